@@ -1,0 +1,58 @@
+"""The `brain` command: one console script, one subcommand per component.
+
+Each subcommand lives in its own module with `configure(parser)`; only the chosen one is
+imported, so `brain stack status` does not pay for importing faust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from brain import __version__
+
+# name -> (module with configure(parser), one-line help). Add a line to add a command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "stack": ("brain.stack.cli", "run the real servers (Mosquitto, Kafka, InfluxDB) locally: up|down|status|logs"),
+    "demo": ("brain.demo", "bring the stack up and run the main job"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brain",
+        description="Industrial Brain 1+N: factory telemetry to KPIs, energy and alerts.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="commands:\n" + "\n".join(f"  {name:<12}{text}" for name, (_, text) in COMMANDS.items()),
+    )
+    parser.add_argument("--version", action="version", version=f"brain {__version__}")
+    parser.add_argument("command", nargs="?", choices=sorted(COMMANDS), metavar="COMMAND")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    top = _top_parser()
+    if not argv or argv[0].startswith("-"):
+        top.parse_args(argv)
+        top.print_help()
+        return 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        top.error(f"unknown command {name!r}; choose from: {', '.join(sorted(COMMANDS))}")
+    module_name, text = COMMANDS[name]
+    parser = argparse.ArgumentParser(prog=f"brain {name}", description=text)
+    importlib.import_module(module_name).configure(parser)
+    args = parser.parse_args(rest)
+    from brain import logs
+
+    logs.setup(getattr(args, "log_level", "INFO"))
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
