@@ -1,0 +1,248 @@
+"""The per-machine fold: readings in event-time order -> one-minute buckets of additive sums.
+
+A `MachineFold` keeps, per metric, the last reading (and for held signals the point up to which
+their time is already attributed), and a dict of buckets: `{bucket_start_ms: [slots...]}`, one
+bucket per clock minute (plus extra cut points, e.g. an unaligned `--from`). Every KPI of every
+window, machine, line or site is a sum of buckets (see aggregate.py), so the golden rule holds by
+construction. The whole state is plain JSON (`to_dict`/`from_dict`).
+
+Readings must arrive in event-time order per metric; an older one is counted in `late` and
+ignored (use `ReplayMachine` in replay.py to accept late data within a grace period).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any
+
+from brain.plant import Machine
+from processors.kpi.calendar import BREAK, MINUTE, UNSCHEDULED, Calendar
+from processors.kpi.counters import increase
+from processors.kpi.timeline import FAULT, IDLE, OFFLINE, RUNNING, state_index
+
+# bucket slots: 0-4 are the state slots of timeline.py (ms of scheduled, non-break time)
+FE, PQ, SQ, PQ_OFF, SQ_OFF, EM, EP, QM, QP, C_CNT, C_EM, C_EP, C_QM, C_QP = range(5, 19)
+NSLOTS = 19
+COUNTERS = {"count_total": (PQ, PQ_OFF), "count_scrap": (SQ, SQ_OFF)}
+METERS = {"energy_kwh": (EM, C_EM), "energy_kvarh": (QM, C_QM)}
+POWERS = {"power_kw": (EP, C_EP), "power_kvar": (QP, C_QP)}
+METRICS = ("state", *COUNTERS, *METERS, *POWERS)
+
+
+class MachineFold:
+    """initialize / agg / result for one machine: `feed` readings, `advance` time, read `buckets`."""
+
+    __slots__ = (
+        "_codes",
+        "_gap",
+        "_mod_c",
+        "_mod_m",
+        "bad",
+        "buckets",
+        "cal",
+        "cuts",
+        "dirty",
+        "fe_pending",
+        "last",
+        "late",
+        "machine",
+        "power",
+        "s",
+        "s_at",
+        "s_seen",
+    )
+
+    def __init__(self, machine: Machine, cal: Calendar, cuts: tuple[int, ...] = ()) -> None:
+        self.machine = machine
+        self.cal = cal
+        self.cuts = tuple(sorted(cuts))
+        self._codes = machine.state_codes
+        self._gap = int(machine.power_max_gap_s * 1000)
+        self._mod_c = machine.counter_modulus
+        self._mod_m = machine.meter_modulus
+        self.s: int | None = None  # current state slot (None: never seen)
+        self.s_at = 0  # state time attributed up to here
+        self.s_seen = False
+        self.fe_pending = False  # entered fault, failure event not yet counted in scheduled time
+        self.last: dict[str, list[float]] = {}  # counters/meters: metric -> [ts, value]
+        self.power: dict[str, list[float]] = {}  # power: metric -> [ts, kW, attributed-up-to]
+        self.buckets: dict[int, list[float]] = {}
+        self.dirty: set[int] = set()
+        self.late = 0
+        self.bad = 0
+
+    # --- feeding ---
+    def feed(self, metric: str, value: Any, ts: int) -> bool:
+        """Apply one reading. False when it was late (older than this metric's last) or bad."""
+        if metric == "state":
+            idx = state_index(value, self._codes)
+            if idx is None:
+                self.bad += 1
+                return False
+            if self.s_seen or self.s is not None:
+                if ts < self.s_at:
+                    self.late += 1
+                    return False
+                self._state(self.s_at, ts, self.s)
+            if idx == FAULT and self.s != FAULT:
+                self.fe_pending = True
+            elif idx != FAULT:
+                self.fe_pending = False
+            self.s, self.s_at, self.s_seen = idx, ts, True
+            return True
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.bad += 1
+            return False
+        slots = COUNTERS.get(metric)
+        if slots is not None or metric in METERS:
+            last = self.last.get(metric)
+            if last is None:
+                self.last[metric] = [ts, value]
+                return True
+            t0 = last[0]
+            if ts < t0:
+                self.late += 1
+                return False
+            if slots is not None:
+                d = increase(last[1], value, self._mod_c)
+                if metric == "count_total" and not self.s_seen and ts > t0:
+                    self._state(t0, ts, RUNNING if d > 0 else IDLE)
+                self._spread(t0, ts, d, slots[0], slots[1], C_CNT)
+            else:
+                s_on, s_cov = METERS[metric]
+                self._spread(t0, ts, increase(last[1], value, self._mod_m), s_on, s_on, s_cov)
+            last[0], last[1] = ts, value
+            return True
+        pslots = POWERS.get(metric)
+        if pslots is not None:
+            p = self.power.get(metric)
+            if p is not None:
+                if ts < p[2]:
+                    self.late += 1
+                    return False
+                self._riemann(p, ts, pslots)
+            self.power[metric] = [ts, value, ts]
+            return True
+        return False  # a metric the core does not use (a pack's): not an error
+
+    def advance(self, until: int) -> None:
+        """Attribute held signals (state, power) up to `until`: a state lasts until the next state
+        reading or the window end. Readings older than `until` are late afterwards."""
+        if self.s is not None and until > self.s_at:
+            self._state(self.s_at, until, self.s)
+            self.s_at = until
+        for metric, p in self.power.items():
+            if until > p[2]:
+                self._riemann(p, until, POWERS[metric])
+
+    def take_dirty(self) -> set[int]:
+        """Bucket keys changed since the last call (the streaming layer re-emits their windows)."""
+        out, self.dirty = self.dirty, set()
+        return out
+
+    # --- attribution ---
+    def _edge(self, t: int) -> int:
+        end = t - t % MINUTE + MINUTE
+        if self.cuts:
+            i = bisect_right(self.cuts, t)
+            if i < len(self.cuts) and self.cuts[i] < end:
+                return self.cuts[i]
+        return end
+
+    def _key(self, t: int) -> int:
+        key = t - t % MINUTE
+        if self.cuts:
+            i = bisect_right(self.cuts, t)
+            if i and self.cuts[i - 1] > key:
+                return self.cuts[i - 1]
+        return key
+
+    def _bucket(self, key: int) -> list[float]:
+        b = self.buckets.get(key)
+        if b is None:
+            b = self.buckets[key] = [0.0] * NSLOTS
+        self.dirty.add(key)
+        return b
+
+    def _state(self, a: int, b: int, s: int | None) -> None:
+        if s is None or s == OFFLINE or b <= a:
+            return
+        cal, always = self.cal, self.cal.always
+        while a < b:
+            e = self._edge(a)
+            if e > b:
+                e = b
+            cls = 1 if always else cal.minute_class(a - a % MINUTE)
+            if cls != UNSCHEDULED and cls != BREAK:
+                bk = self._bucket(self._key(a))
+                bk[s] += e - a
+                if self.fe_pending and s == FAULT:
+                    bk[FE] += 1
+                    self.fe_pending = False
+            a = e
+
+    def _spread(self, a: int, b: int, amount: float, on: int, off: int, cov: int) -> None:
+        """Spread `amount` evenly over [a, b); the last piece takes the remainder (exact sum)."""
+        cal, always = self.cal, self.cal.always
+        if b <= a:  # same timestamp: an instantaneous increase, in the bucket of `b`
+            pieces = [(b, b + 1)]
+        elif b <= a - a % MINUTE + MINUTE and not self.cuts:
+            pieces = [(a, b)]
+        else:
+            pieces = []
+            t = a
+            while t < b:
+                e = self._edge(t)
+                if e > b:
+                    e = b
+                pieces.append((t, e))
+                t = e
+        span = b - a if b > a else 1
+        left = amount
+        n = len(pieces)
+        for i, (s, e) in enumerate(pieces):
+            part = left if i == n - 1 else amount * (e - s) / span
+            left -= part
+            bk = self._bucket(self._key(s))
+            slot = on if always or cal.minute_class(s - s % MINUTE) != UNSCHEDULED else off
+            bk[slot] += part
+            bk[cov] = 1.0
+
+    def _riemann(self, p: list[float], until: int, slots: tuple[int, int]) -> None:
+        """Left Riemann sum: the last power value holds until `until`, at most max-gap after it."""
+        t0, kw, done = int(p[0]), p[1], int(p[2])
+        stop = min(until, t0 + self._gap)
+        if stop > done:
+            self._spread(done, stop, kw * (stop - done) / 3_600_000, slots[0], slots[0], slots[1])
+        p[2] = max(done, until)
+
+    # --- state as plain JSON ---
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "s": self.s,
+            "s_at": self.s_at,
+            "s_seen": self.s_seen,
+            "fe_pending": self.fe_pending,
+            "last": {k: list(v) for k, v in self.last.items()},
+            "power": {k: list(v) for k, v in self.power.items()},
+            "buckets": {str(k): list(v) for k, v in self.buckets.items()},
+            "late": self.late,
+            "bad": self.bad,
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], machine: Machine, cal: Calendar, cuts: tuple[int, ...] = ()
+    ) -> MachineFold:
+        f = cls(machine, cal, cuts)
+        f.s, f.s_at, f.s_seen, f.fe_pending = data["s"], data["s_at"], data["s_seen"], data["fe_pending"]
+        f.last = {k: list(v) for k, v in data["last"].items()}
+        f.power = {k: list(v) for k, v in data["power"].items()}
+        f.buckets = {int(k): list(v) for k, v in data["buckets"].items()}
+        f.late, f.bad = data["late"], data["bad"]
+        return f
+
+    def prune(self, before: int) -> None:
+        """Drop buckets older than `before` (their windows are final and emitted)."""
+        for k in [k for k in self.buckets if k < before]:
+            del self.buckets[k]

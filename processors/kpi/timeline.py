@@ -1,0 +1,45 @@
+"""Machine states -> ISO 22400 time elements (our mapping, after OPC UA MachineTool C.2.3).
+
+| state        | element | bucket slot |
+|--------------|---------|-------------|
+| running      | APT     | 0 |
+| setup        | AUST    | 1 |
+| fault        | ADET    | 2 (each entry into fault is one failure event) |
+| idle         | ADOT    | 3 |
+| planned_stop | PDOT    | 4 |
+| offline      | unknown | not stored: unknown = POT - the other elements |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from brain.plant import state_code_key
+
+RUNNING, SETUP, FAULT, IDLE, PLANNED_STOP = 0, 1, 2, 3, 4
+OFFLINE = -1
+STATE_INDEX = {
+    "running": RUNNING,
+    "setup": SETUP,
+    "fault": FAULT,
+    "idle": IDLE,
+    "planned_stop": PLANNED_STOP,
+    "offline": OFFLINE,
+}
+STATE_NAMES = {v: k for k, v in STATE_INDEX.items()}
+
+
+def state_index(value: Any, codes: dict[str, str]) -> int | None:
+    """The state slot for a reading's value: a state name, or a numeric code mapped by the
+    machine's `state_codes`. None when the value is not a known state (the caller counts it)."""
+    if isinstance(value, str):
+        idx = STATE_INDEX.get(value.strip().lower())
+        if idx is not None:
+            return idx
+    if isinstance(value, bool):
+        return None
+    name = codes.get(state_code_key(value)) if codes else None
+    return None if name is None else STATE_INDEX[name]
+
+
+APT_SLOT, AUST_SLOT, ADET_SLOT, ADOT_SLOT, PDOT_SLOT = RUNNING, SETUP, FAULT, IDLE, PLANNED_STOP
