@@ -16,6 +16,7 @@ from brain import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "stack": ("brain.stack.cli", "run the real servers (Mosquitto, Kafka, InfluxDB) locally: up|down|status|logs"),
     "demo": ("brain.demo", "bring the stack up and run the main job"),
+    "kpi": ("processors.kpi.cli", "compute KPI records from a file of readings (same code as the stream)"),
 }
 
 
