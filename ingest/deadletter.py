@@ -1,0 +1,92 @@
+"""Dead letters: what the bridge could not accept, kept whole so that it can be replayed or audited.
+
+One dead letter is one JSON object on `brain.deadletter`::
+
+    {"topic": "brain/v1/s1/l1/m1/power_kw", "payload": "<base64 of the original bytes>",
+     "reason": "value.not_finite", "detail": "power_kw: NaN is not a finite number",
+     "received_ts": 1700000000000, "source": "mqtt", "metric": "power_kw"}
+
+`metric` is present when one reading of a message was rejected and the others accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ingest.reasons import Reason
+
+MAX_DETAIL_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """One rejected message, or one rejected reading of a message (then `metric` names it)."""
+
+    topic: str
+    payload: bytes
+    reason: Reason
+    detail: str
+    received_ts: int
+    source: str
+    metric: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "topic": self.topic,
+            "payload": base64.b64encode(self.payload).decode("ascii"),
+            "reason": self.reason.value,
+            "detail": self.detail,
+            "received_ts": self.received_ts,
+            "source": self.source,
+        }
+        if self.metric is not None:
+            out["metric"] = self.metric
+        return out
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+def dead_letter(
+    topic: str,
+    payload: bytes,
+    reason: Reason,
+    detail: str,
+    received_ts: int,
+    source: str,
+    metric: str | None = None,
+) -> DeadLetter:
+    """Build a dead letter; the detail is cut to a bounded length (it may quote the input)."""
+    if len(detail) > MAX_DETAIL_CHARS:
+        detail = detail[: MAX_DETAIL_CHARS - 1] + "…"
+    return DeadLetter(topic, bytes(payload), reason, detail, received_ts, source, metric)
+
+
+def dead_letter_record(
+    topic: str,
+    payload: bytes,
+    reason: Reason,
+    detail: str,
+    received_ts: int,
+    source: str,
+    metric: str | None = None,
+) -> dict[str, Any]:
+    """The dead-letter JSON object for `brain.deadletter` (pure)."""
+    return dead_letter(topic, payload, reason, detail, received_ts, source, metric).to_dict()
+
+
+def from_dict(data: dict[str, Any]) -> DeadLetter:
+    """Read a dead-letter record back (replay tools, tests)."""
+    return DeadLetter(
+        data["topic"],
+        base64.b64decode(data["payload"]),
+        Reason(data["reason"]),
+        data["detail"],
+        data["received_ts"],
+        data["source"],
+        data.get("metric"),
+    )
