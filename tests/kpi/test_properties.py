@@ -1,0 +1,135 @@
+"""Golden rule, as properties: 60 one-minute windows sum to the hour; machines sum to the line."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from processors.kpi import Context, MachineFold, compute_records, merge_all, to_record, window_partials
+from tests.kpi.helpers import at, plant
+
+H0 = at("2025-03-03 08:00")
+HOUR = 3_600_000
+STATES = ["running", "setup", "fault", "idle", "planned_stop", "offline", 7]
+TIME_FIELDS = ("pot_s", "pdot_s", "pbt_s", "apt_s", "aust_s", "adet_s", "adot_s", "unknown_s")
+SUMMED = (
+    *TIME_FIELDS,
+    "pq",
+    "sq",
+    "gq",
+    "failures",
+    "energy_kwh",
+    "energy_kvarh",
+    "kwh_peak",
+    "kwh_flat",
+    "kwh_valley",
+    "cost",
+    "co2_kg",
+    "pq_unscheduled",
+)
+PLANT = plant(
+    [
+        {"id": "a", "ideal_cycle_s": 1.5, "counter_modulus": 1000, "state_codes": {7: "running"}},
+        {"id": "b", "ideal_cycle_s": 0.5, "power_max_gap_s": 90},
+        {"id": "c"},
+    ],
+    shifts=[{"name": "x", "start": "08:10", "end": "08:50", "breaks": [{"start": "08:20", "end": "08:25"}]}],
+    tariff={"prices": {"peak": 1.2, "flat": 0.7, "valley": 0.3}},
+)
+
+reading = st.tuples(
+    st.sampled_from(["a", "b", "c"]),
+    st.integers(H0 - 600_000, H0 + HOUR + 600_000),
+    st.sampled_from(["state", "count_total", "count_scrap", "energy_kwh", "power_kw", "energy_kvarh"]),
+    st.integers(0, 5000),
+)
+
+
+def _rows(items):
+    out = []
+    for machine, ts, metric, value in items:
+        v = STATES[value % len(STATES)] if metric == "state" else value
+        out.append(("s1", "l1", machine, metric, v, ts))
+    return out
+
+
+def _close(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, (bool, str)) or isinstance(b, (bool, str)):
+        return a == b
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(reading, max_size=80))
+def test_sixty_minutes_sum_to_the_hour(items) -> None:
+    rs = _rows(items)
+    minutes = compute_records(PLANT, rs, "1m", H0, H0 + HOUR)
+    hour = compute_records(PLANT, rs, "1h", H0, H0 + HOUR)
+    assert len(minutes) == 60 * len(hour)
+    for h in hour:
+        parts = [
+            m
+            for m in minutes
+            if (m["scope"], m["line"], m["machine"]) == (h["scope"], h["line"], h["machine"])
+        ]
+        assert len(parts) == 60
+        for key in SUMMED:
+            values = [m[key] for m in parts if m[key] is not None]
+            if h[key] is None:
+                assert not values, key
+            else:
+                assert _close(sum(values), h[key]), (key, sum(values), h[key])
+        # KPIs recomputed from the sums of the minutes
+        apt, pbt = sum(m["apt_s"] or 0 for m in parts), sum(m["pbt_s"] or 0 for m in parts)
+        assert _close(apt / pbt if pbt > 0 else None, h["availability"]) or h["pot_s"] is None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(reading, max_size=80))
+def test_partials_merge_to_exactly_the_longer_window(items) -> None:
+    """The streaming path: merge 1-minute partials, finalize as the hour == the hour computed directly."""
+    ctx = Context.from_plant(PLANT)
+    hour_w = ctx.cal.windows("1h", H0, H0 + HOUR)
+    minute_w = ctx.cal.windows("1m", H0, H0 + HOUR)
+    for _, _, machine in PLANT.machines():
+        fold = MachineFold(machine, ctx.cal)
+        for _, _, _m, metric, value, ts in sorted(
+            (r for r in _rows(items) if r[2] == machine.id), key=lambda r: r[5]
+        ):
+            fold.feed(metric, value, ts)
+        fold.advance(H0 + HOUR)
+        merged = merge_all(window_partials(fold.buckets, minute_w, machine, ctx))
+        direct = window_partials(fold.buckets, hour_w, machine, ctx)[0]
+        kw = {
+            "scope": "machine",
+            "site": "s1",
+            "line": "l1",
+            "machine": machine.id,
+            "window": "1h",
+            "start": H0,
+            "end": H0 + HOUR,
+            "shift": None,
+            "final": True,
+            "ctx": ctx,
+        }
+        a, b = to_record(merged, **kw), to_record(direct, **kw)
+        for key in a:
+            assert _close(a[key], b[key]), (key, a[key], b[key])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(reading, max_size=80))
+def test_machines_sum_to_the_line(items) -> None:
+    recs = compute_records(PLANT, _rows(items), "15m", H0, H0 + HOUR)
+    for line in (r for r in recs if r["scope"] == "line"):
+        parts = [r for r in recs if r["scope"] == "machine" and r["start"] == line["start"]]
+        assert len(parts) == 3
+        for key in SUMMED:
+            values = [m[key] for m in parts if m[key] is not None]
+            assert _close(sum(values) if values else None, line[key]), key
+        site = next(r for r in recs if r["scope"] == "site" and r["start"] == line["start"])
+        assert all(_close(site[k], line[k]) for k in line if k not in ("scope", "line"))
