@@ -16,23 +16,35 @@ from bisect import bisect_right
 from typing import Any
 
 from brain.plant import Machine
-from processors.kpi.calendar import BREAK, MINUTE, UNSCHEDULED, Calendar
+from processors.kpi.calendar import BREAK, MINUTE, Calendar
 from processors.kpi.counters import increase
-from processors.kpi.timeline import FAULT, IDLE, OFFLINE, RUNNING, state_index
+from processors.kpi.timeline import FAULT, IDLE, OFFLINE, RUNNING, STATE_INDEX, state_index
 
 # bucket slots: 0-4 are the state slots of timeline.py (ms of scheduled, non-break time)
 FE, PQ, SQ, PQ_OFF, SQ_OFF, EM, EP, QM, QP, C_CNT, C_EM, C_EP, C_QM, C_QP = range(5, 19)
 NSLOTS = 19
-COUNTERS = {"count_total": (PQ, PQ_OFF), "count_scrap": (SQ, SQ_OFF)}
-METERS = {"energy_kwh": (EM, C_EM), "energy_kvarh": (QM, C_QM)}
-POWERS = {"power_kw": (EP, C_EP), "power_kvar": (QP, C_QP)}
-METRICS = ("state", *COUNTERS, *METERS, *POWERS)
+_K_STATE, _K_COUNTER, _K_METER, _K_POWER = range(4)
+# metric -> (kind, slot in scheduled time, slot outside it, coverage slot)
+_SPEC: dict[str, tuple[int, int, int, int]] = {
+    "state": (_K_STATE, 0, 0, 0),
+    "count_total": (_K_COUNTER, PQ, PQ_OFF, C_CNT),
+    "count_scrap": (_K_COUNTER, SQ, SQ_OFF, C_CNT),
+    "energy_kwh": (_K_METER, EM, EM, C_EM),
+    "energy_kvarh": (_K_METER, QM, QM, C_QM),
+    "power_kw": (_K_POWER, EP, EP, C_EP),
+    "power_kvar": (_K_POWER, QP, QP, C_QP),
+}
+_NUMBER = frozenset((int, float))
+METRICS = tuple(_SPEC)
 
 
 class MachineFold:
     """initialize / agg / result for one machine: `feed` readings, `advance` time, read `buckets`."""
 
     __slots__ = (
+        "_cb",
+        "_cc",
+        "_ck",
         "_codes",
         "_gap",
         "_mod_c",
@@ -68,62 +80,81 @@ class MachineFold:
         self.power: dict[str, list[float]] = {}  # power: metric -> [ts, kW, attributed-up-to]
         self.buckets: dict[int, list[float]] = {}
         self.dirty: set[int] = set()
+        self._ck, self._cb, self._cc = -1, [], 0  # cache: last bucket key, bucket, scheduled flag
         self.late = 0
         self.bad = 0
 
     # --- feeding ---
     def feed(self, metric: str, value: Any, ts: int) -> bool:
         """Apply one reading. False when it was late (older than this metric's last) or bad."""
-        if metric == "state":
-            idx = state_index(value, self._codes)
-            if idx is None:
-                self.bad += 1
-                return False
-            if self.s_seen or self.s is not None:
-                if ts < self.s_at:
-                    self.late += 1
-                    return False
-                self._state(self.s_at, ts, self.s)
-            if idx == FAULT and self.s != FAULT:
-                self.fe_pending = True
-            elif idx != FAULT:
-                self.fe_pending = False
-            self.s, self.s_at, self.s_seen = idx, ts, True
-            return True
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        spec = _SPEC.get(metric)
+        if spec is None:
+            return False  # a metric the core does not use (a pack's): not an error
+        kind = spec[0]
+        if kind == _K_STATE:
+            return self._feed_state(value, ts)
+        if value.__class__ not in _NUMBER:
             self.bad += 1
             return False
-        slots = COUNTERS.get(metric)
-        if slots is not None or metric in METERS:
-            last = self.last.get(metric)
-            if last is None:
-                self.last[metric] = [ts, value]
-                return True
-            t0 = last[0]
-            if ts < t0:
-                self.late += 1
-                return False
-            if slots is not None:
-                d = increase(last[1], value, self._mod_c)
-                if metric == "count_total" and not self.s_seen and ts > t0:
-                    self._state(t0, ts, RUNNING if d > 0 else IDLE)
-                self._spread(t0, ts, d, slots[0], slots[1], C_CNT)
-            else:
-                s_on, s_cov = METERS[metric]
-                self._spread(t0, ts, increase(last[1], value, self._mod_m), s_on, s_on, s_cov)
-            last[0], last[1] = ts, value
-            return True
-        pslots = POWERS.get(metric)
-        if pslots is not None:
+        if kind == _K_POWER:
             p = self.power.get(metric)
             if p is not None:
                 if ts < p[2]:
                     self.late += 1
                     return False
-                self._riemann(p, ts, pslots)
+                self._riemann(p, ts, spec[1], spec[3])
             self.power[metric] = [ts, value, ts]
             return True
-        return False  # a metric the core does not use (a pack's): not an error
+        last = self.last.get(metric)
+        if last is None:
+            self.last[metric] = [ts, value]
+            return True
+        t0 = last[0]
+        if ts < t0:
+            self.late += 1
+            return False
+        prev = last[1]
+        d = value - prev
+        if d < 0:
+            d = increase(prev, value, self._mod_c if kind == _K_COUNTER else self._mod_m)
+        if kind == _K_COUNTER and spec[1] == PQ and not self.s_seen and ts > t0:
+            self._state(t0, ts, RUNNING if d > 0 else IDLE)
+        last[0] = ts
+        last[1] = value
+        # fast path: the whole increase inside one bucket
+        if t0 < ts and not self.cuts:
+            base = t0 - t0 % MINUTE
+            if ts <= base + MINUTE:
+                if base == self._ck:
+                    bk, cls = self._cb, self._cc
+                else:
+                    bk, cls = self._touch(base)
+                bk[spec[1] if cls else spec[2]] += d
+                bk[spec[3]] = 1.0
+                return True
+        self._spread(t0, ts, d, spec[1], spec[2], spec[3])
+        return True
+
+    def _feed_state(self, value: Any, ts: int) -> bool:
+        idx = STATE_INDEX.get(value) if value.__class__ is str else None
+        if idx is None:
+            idx = state_index(value, self._codes)
+            if idx is None:
+                self.bad += 1
+                return False
+        s = self.s
+        if s is not None:
+            if ts < self.s_at:
+                self.late += 1
+                return False
+            self._state(self.s_at, ts, s)
+        if idx == FAULT:
+            if s != FAULT:
+                self.fe_pending = True
+        else:
+            self.fe_pending = False
+        self.s, self.s_at, self.s_seen = idx, ts, True
+        return True
 
     def advance(self, until: int) -> None:
         """Attribute held signals (state, power) up to `until`: a state lasts until the next state
@@ -133,14 +164,28 @@ class MachineFold:
             self.s_at = until
         for metric, p in self.power.items():
             if until > p[2]:
-                self._riemann(p, until, POWERS[metric])
+                spec = _SPEC[metric]
+                self._riemann(p, until, spec[1], spec[3])
 
     def take_dirty(self) -> set[int]:
         """Bucket keys changed since the last call (the streaming layer re-emits their windows)."""
         out, self.dirty = self.dirty, set()
+        self._ck = -1
         return out
 
     # --- attribution ---
+    def _touch(self, key: int) -> tuple[list[float], int]:
+        """The bucket at `key` (created if new, marked dirty) and whether its minute is scheduled
+        (1) or not (0: unscheduled or a calendar break). Caches the last one."""
+        b = self.buckets.get(key)
+        if b is None:
+            b = self.buckets[key] = [0.0] * NSLOTS
+        self.dirty.add(key)
+        cls = 1 if self.cal.always else self.cal.minute_class(key - key % MINUTE)
+        cls = 1 if cls == 1 else (2 if cls == BREAK else 0)
+        self._ck, self._cb, self._cc = key, b, cls
+        return b, cls
+
     def _edge(self, t: int) -> int:
         end = t - t % MINUTE + MINUTE
         if self.cuts:
@@ -157,24 +202,16 @@ class MachineFold:
                 return self.cuts[i - 1]
         return key
 
-    def _bucket(self, key: int) -> list[float]:
-        b = self.buckets.get(key)
-        if b is None:
-            b = self.buckets[key] = [0.0] * NSLOTS
-        self.dirty.add(key)
-        return b
-
     def _state(self, a: int, b: int, s: int | None) -> None:
         if s is None or s == OFFLINE or b <= a:
             return
-        cal, always = self.cal, self.cal.always
         while a < b:
             e = self._edge(a)
             if e > b:
                 e = b
-            cls = 1 if always else cal.minute_class(a - a % MINUTE)
-            if cls != UNSCHEDULED and cls != BREAK:
-                bk = self._bucket(self._key(a))
+            key = self._key(a)
+            bk, cls = (self._cb, self._cc) if key == self._ck else self._touch(key)
+            if cls == 1:  # scheduled, not a break: breaks are PDOT from the calendar
                 bk[s] += e - a
                 if self.fe_pending and s == FAULT:
                     bk[FE] += 1
@@ -183,11 +220,8 @@ class MachineFold:
 
     def _spread(self, a: int, b: int, amount: float, on: int, off: int, cov: int) -> None:
         """Spread `amount` evenly over [a, b); the last piece takes the remainder (exact sum)."""
-        cal, always = self.cal, self.cal.always
         if b <= a:  # same timestamp: an instantaneous increase, in the bucket of `b`
             pieces = [(b, b + 1)]
-        elif b <= a - a % MINUTE + MINUTE and not self.cuts:
-            pieces = [(a, b)]
         else:
             pieces = []
             t = a
@@ -203,18 +237,21 @@ class MachineFold:
         for i, (s, e) in enumerate(pieces):
             part = left if i == n - 1 else amount * (e - s) / span
             left -= part
-            bk = self._bucket(self._key(s))
-            slot = on if always or cal.minute_class(s - s % MINUTE) != UNSCHEDULED else off
-            bk[slot] += part
+            key = self._key(s)
+            bk, cls = (self._cb, self._cc) if key == self._ck else self._touch(key)
+            bk[on if cls else off] += part
             bk[cov] = 1.0
 
-    def _riemann(self, p: list[float], until: int, slots: tuple[int, int]) -> None:
+    def _riemann(self, p: list[float], until: int, slot: int, cov: int) -> None:
         """Left Riemann sum: the last power value holds until `until`, at most max-gap after it."""
-        t0, kw, done = int(p[0]), p[1], int(p[2])
-        stop = min(until, t0 + self._gap)
+        t0, kw, done = p[0], p[1], p[2]
+        stop = t0 + self._gap
+        if until < stop:
+            stop = until
         if stop > done:
-            self._spread(done, stop, kw * (stop - done) / 3_600_000, slots[0], slots[0], slots[1])
-        p[2] = max(done, until)
+            self._spread(done, stop, kw * (stop - done) / 3_600_000, slot, slot, cov)
+        if until > done:
+            p[2] = until
 
     # --- state as plain JSON ---
     def to_dict(self) -> dict[str, Any]:
@@ -244,5 +281,6 @@ class MachineFold:
 
     def prune(self, before: int) -> None:
         """Drop buckets older than `before` (their windows are final and emitted)."""
+        self._ck = -1
         for k in [k for k in self.buckets if k < before]:
             del self.buckets[k]

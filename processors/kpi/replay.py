@@ -80,6 +80,7 @@ class ReplayMachine:
             live.feed(metric, value, ts)
         if self.advanced_to > -(2**62):
             live.advance(self.advanced_to)
+        live.take_dirty()
         # everything the replay touched, plus what was dirty before, must be re-emitted
         live.dirty = dirty | set(live.buckets.keys() - self.live.buckets.keys()) | _changed(self.live, live)
         self.live = live
