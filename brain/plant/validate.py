@@ -1,163 +1,39 @@
-"""Plant configuration: one YAML file, validated at load with precise errors.
-
-`load_plant(path)` is the only function here that does I/O. Everything else turns plain data
-(what `yaml.safe_load` returns) into frozen dataclasses, or raises `PlantConfigError` whose
-message names the file, the key path, what was expected and what was found. docs/CONFIG.md
-documents every key.
+"""Plant config validation: plain YAML data -> `Plant`, or `PlantConfigError` naming the file,
+the key path (e.g. `sites[0].lines[1].machines[2].ideal_cycle_s`), what was expected and what was
+found. `load_plant` is the only function that does I/O. Unknown keys are rejected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
-DEFAULT_GRID_FACTOR = 0.5703  # kg CO2 per kWh (China MEE national grid factor 2023-2025)
-DEFAULT_POWER_MAX_GAP_S = 300.0
-STATES = ("running", "setup", "fault", "idle", "planned_stop", "offline")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PERIODS = ("peak", "flat", "valley")
-UNKNOWN_AS = ("loss", "planned")
+from brain.plant.model import (
+    DAYS,
+    DEFAULT_GRID_FACTOR,
+    DEFAULT_POWER_MAX_GAP_S,
+    DEFAULT_TIMEZONE,
+    JIANGSU_2025,
+    PERIODS,
+    STATES,
+    UNKNOWN_AS,
+    Break,
+    Line,
+    Machine,
+    Plant,
+    PlantConfigError,
+    Shift,
+    Site,
+    Tariff,
+    TouSeason,
+    _code_key,
+    _minutes,
+)
+
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
-
-
-class PlantConfigError(ValueError):
-    """A plant config that cannot be used: file, key path, expected, found."""
-
-    def __init__(self, source: str, path: str, expected: str, found: Any) -> None:
-        self.source, self.path, self.expected, self.found = source, path, expected, found
-        where = f"{source}: {path}" if path else source
-        super().__init__(f"{where}: expected {expected}, found {_show(found)}")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing (null)"
-    return f"{value!r} ({type(value).__name__})"
-
-
-@dataclass(frozen=True, slots=True)
-class Machine:
-    id: str
-    ideal_cycle_s: float | None = None
-    kind: str = "machine"  # "machine" (time elements, OEE) or "meter" (energy only)
-    state_codes: dict[str, str] = field(default_factory=dict)  # str(code) -> state name
-    counter_modulus: float | None = None
-    meter_modulus: float | None = None
-    power_max_gap_s: float = DEFAULT_POWER_MAX_GAP_S
-    unknown_as: str = "loss"
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    id: str
-    machines: tuple[Machine, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    id: str
-    lines: tuple[Line, ...]
-    contracted_demand_kw: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Break:
-    start: int  # minutes after midnight
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
-class Shift:
-    name: str
-    start: int  # minutes after midnight, local time
-    end: int  # minutes after midnight; end <= start means the shift ends the next day
-    days: tuple[int, ...]  # weekday numbers, Monday = 0
-    breaks: tuple[Break, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class TouSeason:
-    months: tuple[int, ...]
-    ranges: dict[str, tuple[tuple[int, int], ...]]  # period -> ((start_min, end_min), ...)
-
-
-@dataclass(frozen=True, slots=True)
-class Tariff:
-    seasons: tuple[TouSeason, ...]
-    prices: dict[str, float] | None = None
-    prices_are_example: bool = False
-    currency: str = "CNY"
-
-
-@dataclass(frozen=True, slots=True)
-class Plant:
-    timezone: str = DEFAULT_TIMEZONE
-    sites: tuple[Site, ...] = ()
-    shifts: tuple[Shift, ...] = ()
-    holidays: tuple[dt.date, ...] = ()
-    tariff: Tariff | None = None
-    grid_emission_factor_kg_per_kwh: float = DEFAULT_GRID_FACTOR
-    alerts: tuple[Any, ...] = ()
-    sparkplug: dict[str, Any] = field(default_factory=dict)
-    source: str = "<config>"
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def machines(self) -> list[tuple[Site, Line, Machine]]:
-        return [(s, ln, m) for s in self.sites for ln in s.lines for m in ln.machines]
-
-    def machine(self, site: str, line: str, machine: str) -> Machine | None:
-        for s, ln, m in self.machines():
-            if (s.id, ln.id, m.id) == (site, line, machine):
-                return m
-        return None
-
-
-def _minutes(text: str) -> int:
-    hh, mm = text.split(":")
-    return int(hh) * 60 + int(mm)
-
-
-def _jiangsu_2025() -> tuple[TouSeason, ...]:
-    def r(*pairs: str) -> tuple[tuple[int, int], ...]:
-        return tuple((_minutes(a), _minutes(b)) for a, b in (p.split("-") for p in pairs))
-
-    summer_winter = TouSeason(
-        (6, 7, 8, 12, 1, 2),
-        {
-            "peak": r("14:00-22:00"),
-            "flat": r("06:00-11:00", "13:00-14:00", "22:00-24:00"),
-            "valley": r("00:00-06:00", "11:00-13:00"),
-        },
-    )
-    spring_autumn = TouSeason(
-        (3, 4, 5, 9, 10, 11),
-        {
-            "peak": r("15:00-22:00"),
-            "flat": r("06:00-10:00", "14:00-15:00", "22:00-24:00", "00:00-02:00"),
-            "valley": r("02:00-06:00", "10:00-14:00"),
-        },
-    )
-    return (summer_winter, spring_autumn)
-
-
-JIANGSU_2025 = _jiangsu_2025()
-
-
-# --- loading ---------------------------------------------------------------------------------------
 
 
 def load_plant(path: str) -> Plant:
@@ -455,14 +331,3 @@ class _V:
                 f"{bad // 60:02d}:{bad % 60:02d} covered {covered[bad]} times",
             )
         return TouSeason(tuple(months), ranges)
-
-
-def _code_key(code: Any) -> str:
-    """State codes arrive as numbers (1, 1.0) or strings ("1"): one canonical key."""
-    if isinstance(code, float) and code.is_integer():
-        code = int(code)
-    return str(code)
-
-
-def state_code_key(value: Any) -> str:
-    return _code_key(value)

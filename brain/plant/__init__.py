@@ -1,0 +1,51 @@
+"""Plant configuration: one YAML file, validated at load with precise errors.
+
+`load_plant(path)` reads and validates a file; `parse_plant(data, source)` validates decoded YAML.
+Both raise `PlantConfigError` whose message names the file, the key path, what was expected and
+what was found. docs/CONFIG.md documents every key.
+"""
+
+from brain.plant.model import (
+    DAYS,
+    DEFAULT_GRID_FACTOR,
+    DEFAULT_POWER_MAX_GAP_S,
+    DEFAULT_TIMEZONE,
+    JIANGSU_2025,
+    PERIODS,
+    STATES,
+    UNKNOWN_AS,
+    Break,
+    Line,
+    Machine,
+    Plant,
+    PlantConfigError,
+    Shift,
+    Site,
+    Tariff,
+    TouSeason,
+    state_code_key,
+)
+from brain.plant.validate import load_plant, parse_plant
+
+__all__ = [
+    "DAYS",
+    "DEFAULT_GRID_FACTOR",
+    "DEFAULT_POWER_MAX_GAP_S",
+    "DEFAULT_TIMEZONE",
+    "JIANGSU_2025",
+    "PERIODS",
+    "STATES",
+    "UNKNOWN_AS",
+    "Break",
+    "Line",
+    "Machine",
+    "Plant",
+    "PlantConfigError",
+    "Shift",
+    "Site",
+    "Tariff",
+    "TouSeason",
+    "load_plant",
+    "parse_plant",
+    "state_code_key",
+]
