@@ -102,7 +102,10 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
         minimum=0.0,
     )
     alerts = tuple(v.list(top.get("alerts", []), "alerts"))
-    sparkplug = v.mapping(top.get("sparkplug", {}), "sparkplug", optional=("groups",))
+    # kept as data for the ingest bridge, which validates it (ingest/plantconfig.py): any mapping
+    sparkplug = top.get("sparkplug") or {}
+    if not isinstance(sparkplug, dict):
+        raise v.fail("sparkplug", "a mapping (Sparkplug group/edge/device -> site/line/machine)", sparkplug)
     return Plant(tz, sites, shifts, holidays, tariff, factor, alerts, dict(sparkplug), source)
 
 

@@ -133,3 +133,57 @@ def test_machines_sum_to_the_line(items) -> None:
             assert _close(sum(values) if values else None, line[key]), key
         site = next(r for r in recs if r["scope"] == "site" and r["start"] == line["start"])
         assert all(_close(site[k], line[k]) for k in line if k not in ("scope", "line"))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 26 * 60),
+            st.sampled_from(["state", "count_total", "energy_kwh"]),
+            st.integers(0, 5000),
+        ),
+        max_size=60,
+    )
+)
+def test_hours_sum_to_the_day_and_minutes_to_the_shift(items) -> None:
+    p = plant(
+        shifts=[
+            {
+                "name": "night",
+                "start": "22:00",
+                "end": "06:00",
+                "breaks": [{"start": "02:00", "end": "02:30"}],
+            },
+            {"name": "day", "start": "08:00", "end": "17:00"},
+        ]
+    )
+    d0 = at("2025-03-03 00:00")
+    rs = [
+        (
+            "s1",
+            "l1",
+            "m1",
+            metric,
+            STATES[v % 5] if metric == "state" else v,
+            d0 - 7_200_000 + minute * 60_000,
+        )
+        for minute, metric, v in items
+    ]
+    day = pick_machine(compute_records(p, rs, "day", d0, d0 + 1))
+    hours = [r for r in compute_records(p, rs, "1h", d0, d0 + 86_400_000) if r["scope"] == "machine"]
+    assert len(day) == 1 and len(hours) == 24
+    for key in ("pot_s", "pdot_s", "apt_s", "unknown_s", "pq", "energy_kwh", "kwh_valley", "failures"):
+        values = [h[key] for h in hours if h[key] is not None]
+        assert _close(sum(values) if values else None, day[0][key]), key
+    for shift in pick_machine(compute_records(p, rs, "shift", d0, d0 + 86_400_000)):
+        minutes = [
+            r for r in compute_records(p, rs, "1m", shift["start"], shift["end"]) if r["scope"] == "machine"
+        ]
+        for key in ("pot_s", "pdot_s", "adet_s", "unknown_s", "pq", "failures"):
+            values = [m[key] for m in minutes if m[key] is not None]
+            assert _close(sum(values) if values else None, shift[key]), key
+
+
+def pick_machine(recs):
+    return [r for r in recs if r["scope"] == "machine"]
