@@ -27,8 +27,9 @@ class IngestConfig:
     max_future_ms: int = 5 * MINUTE_MS
     max_past_ms: int = 7 * DAY_MS
     backfill: bool = False  # accept event times older than max_past_ms (replays, backfills)
-    # "site/line/machine" -> {numeric state code: state name}
-    state_codes: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    # "site/line/machine" -> {code: state name}; codes as strings: 3, 3.0 and "3" all look up "3",
+    # non-numeric codes ("RUN") as they are (the same canonical form as brain.plant.Machine.state_codes)
+    state_codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # "group/edge/device" or "group/edge" -> "site/line/machine"; default rule in ingest/sparkplug/mapping.py
     sparkplug_map: Mapping[str, str] = field(default_factory=dict)
     rebirth_interval_ms: int = 5_000  # at most one rebirth request per edge node in this interval

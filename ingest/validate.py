@@ -82,20 +82,18 @@ def _state(value: Any, machine_key: str, config: IngestConfig) -> str:
     if kind is str:
         if value in STATES:
             return value
-        if not value.isdigit():
-            raise Rejected(Reason.STATE_UNKNOWN, f"state: {value!r:.60} is not one of {sorted(STATES)}")
-        code: int | None = int(value) if len(value) < 10 else None
-    elif kind is int:
         code = value
+    elif kind is int:
+        code = str(value)
     elif kind is float and value.is_integer():
-        code = int(value)
+        code = str(int(value))
     else:
         raise Rejected(Reason.STATE_UNKNOWN, f"state: {value!r:.60} is neither a state name nor a code")
     codes = config.state_codes.get(machine_key)
-    name = None if codes is None or code is None else codes.get(code)
+    name = None if codes is None else codes.get(code)
     if name is None:
         where = "no state code map" if codes is None else "its state code map has no such code"
-        raise Rejected(Reason.STATE_UNKNOWN, f"state: code {value!r:.20} unknown for {machine_key} ({where})")
+        raise Rejected(Reason.STATE_UNKNOWN, f"state: {value!r:.40} is not a state name nor a code ({where})")
     return name
 
 

@@ -5,6 +5,7 @@ Lookup order, first hit wins (keys and values are `/`-joined ids):
 2. `"group/edge": "site/line/machine"` — the node's own (node-level) metrics to one machine;
    `"group/edge": "site/line"` — the node's devices to `site/line/{device}`,
    its node-level metrics to `site/line/{edge}`;
+   `"group/edge/*": "site/line"` — the node's devices (not listed in 1.) to `site/line/{device}`;
 3. `"group": "site"` — site renamed, line = edge, machine = device (or edge);
 4. default rule: site = group, line = edge, machine = device; node-level metrics machine = edge.
 """
@@ -25,6 +26,8 @@ def map_identity(
     target: list[str] | None = None
     if device is not None and (hit := sparkplug_map.get(f"{node_key}/{device}")) is not None:
         target = hit.split("/")
+    elif device is not None and (hit := sparkplug_map.get(f"{node_key}/*")) is not None:
+        target = [*hit.split("/"), device]
     elif (hit := sparkplug_map.get(node_key)) is not None:
         parts = hit.split("/")
         if len(parts) == 2:

@@ -16,7 +16,7 @@ from ingest.sparkplug import sparkplug_b_pb2 as pb
 from tests.ingest import spb
 
 NOW = 1_795_000_000_000
-CFG = IngestConfig(state_codes={f"s1/l{i}/m{j}": {1: "running"} for i in range(4) for j in range(25)})
+CFG = IngestConfig(state_codes={f"s1/l{i}/m{j}": {"1": "running"} for i in range(4) for j in range(25)})
 TARGET = 200_000
 
 

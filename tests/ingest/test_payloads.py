@@ -18,7 +18,7 @@ from tests.ingest import spb
 NOW = 1_795_000_000_000  # 2026-11-18T11:06:40Z, the receive time every case uses
 ISO_NOW = "2026-11-18T11:06:40Z"
 T = "brain/v1/s1/l1/m1"
-CFG = IngestConfig(state_codes={"s1/l1/m1": {0: "idle", 1: "running", 3: "fault"}})
+CFG = IngestConfig(state_codes={"s1/l1/m1": {"0": "idle", "1": "running", "3": "fault", "RUN": "running"}})
 
 
 def r(metric, value, ts=NOW, *, unit=None, seq=None, source="mqtt", site="s1", line="l1", machine="m1"):
@@ -33,6 +33,8 @@ ACCEPTED = [
     ("bare string generic", f"{T}/recipe", b'"A-17"', [r("recipe", "A-17")]),
     ("numeric state code mapped", f"{T}/state", b"3", [r("state", "fault")]),
     ("string state code mapped", f"{T}/state", b'"1"', [r("state", "running")]),
+    ("float state code mapped", f"{T}/state", b"3.0", [r("state", "fault")]),
+    ("named state code mapped", f"{T}/state", b'"RUN"', [r("state", "running")]),
     (
         "object epoch ms",
         f"{T}/power_kw",

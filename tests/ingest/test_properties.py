@@ -18,7 +18,7 @@ from ingest import IngestConfig, SparkplugState, parse_message
 from ingest.sparkplug import sparkplug_b_pb2 as pb
 
 NOW = 1_795_000_000_000
-CFG = IngestConfig(state_codes={"s/l/m": {1: "running"}})
+CFG = IngestConfig(state_codes={"s/l/m": {"1": "running"}})
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 level = st.one_of(

@@ -212,6 +212,7 @@ def test_sign_extended_int8_decodes():
         ({"G1/E1": "plant/press/gw"}, None, ("plant", "press", "gw")),
         ({"G1/E1": "plant/press/gw"}, "D1", ("G1", "E1", "D1")),
         ({"G1": "plant"}, "D1", ("plant", "E1", "D1")),
+        ({"G1/E1/*": "plant/press", "G1/E1": "plant/press/gw"}, "D1", ("plant", "press", "D1")),
     ],
 )
 def test_mapping(mapping, device, expected):
