@@ -22,8 +22,16 @@ echo "influxd $version: building from its Go module (cold build: 10-25 min on 2 
   modfile=$(go mod download -json "github.com/influxdata/influxdb@v$version" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   pkgcfg_version=$(awk '$1=="github.com/influxdata/pkg-config"{print $2}' "$modfile")
   GOBIN="$dest/bin" go install "github.com/influxdata/pkg-config@$pkgcfg_version"
-  # flux pins an old toolchain rustup cannot fetch, and denies warnings newer rustc emits.
-  PKG_CONFIG="$dest/bin/pkg-config" CGO_ENABLED=1 RUSTUP_TOOLCHAIN=stable RUSTFLAGS="--cap-lints=warn" \
+  # flux pins an old toolchain rustup cannot fetch, and flux-core denies warnings that newer rustc
+  # emits. RUSTFLAGS does not reach host artifacts when cargo gets --target (flux's build script
+  # compiles flux-core for the host), so a rustc wrapper caps lints on every invocation instead.
+  cat >"$dest/bin/rustc-cap-lints" <<'WRAP'
+#!/bin/sh
+case " $* " in *" --cap-lints"*) exec "$@" ;; esac
+exec "$@" --cap-lints=warn
+WRAP
+  chmod +x "$dest/bin/rustc-cap-lints"
+  PKG_CONFIG="$dest/bin/pkg-config" CGO_ENABLED=1 RUSTUP_TOOLCHAIN=stable RUSTC_WRAPPER="$dest/bin/rustc-cap-lints" \
     GOBIN="$dest/bin" go install "github.com/influxdata/influxdb/cmd/influxd@v$version"
 } >"$log" 2>&1 || {
   echo "error: influxd build failed; see the full log at $log" >&2

@@ -1,0 +1,72 @@
+"""`brain stack`: run Mosquitto, Kafka and InfluxDB as local processes (no Docker needed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from brain.stack import manager
+from brain.stack.process import StackError, tail
+
+_ACTIONS = ("up", "down", "status", "logs", "install", "start", "stop", "kill", "freeze", "thaw")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=_ACTIONS, help=(
+        "up: install check, start and wait until healthy, create topics and databases; "
+        "down: stop what up started; status; logs; install: fetch/build the servers into the cache; "
+        "start/stop/kill/freeze/thaw SERVER: one server (kill = SIGKILL, freeze = SIGSTOP, for fault tests)"))
+    parser.add_argument("servers", nargs="*", help="mosquitto, kafka, influxdb (default: all)")
+    parser.add_argument("--dir", help="state directory (default .stack, env BRAIN_STACK_DIR)")
+    parser.add_argument("--mqtt-port", type=int, help="default 1883 (env BRAIN_STACK_MQTT_PORT)")
+    parser.add_argument("--kafka-port", type=int, help="default 9092 (env BRAIN_STACK_KAFKA_PORT)")
+    parser.add_argument("--influx-port", type=int, help="default 8086 (env BRAIN_STACK_INFLUX_PORT)")
+    parser.add_argument("-n", "--lines", type=int, default=30, help="logs: lines per server")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    try:
+        config = manager.default_config(
+            root=Path(args.dir).resolve() if args.dir else None,
+            mqtt_port=args.mqtt_port, kafka_port=args.kafka_port, influx_port=args.influx_port,
+        )
+        names = args.servers or None
+        if args.action == "up":
+            manager.up(config, names)
+            _print_status(config)
+        elif args.action == "down":
+            manager.down(config, names)
+        elif args.action == "status":
+            return _print_status(config)
+        elif args.action == "logs":
+            for server in manager.select(config, names):
+                print(f"==> {server.log_file} <==")
+                print(tail(server.log_file, args.lines))
+        elif args.action == "install":
+            manager.install(config)
+        else:
+            if not names:
+                raise StackError(f"`brain stack {args.action}` needs a server name: mosquitto, kafka or influxdb")
+            action = {
+                "start": manager.start, "stop": manager.stop, "kill": manager.kill,
+                "freeze": manager.freeze, "thaw": lambda s: manager.freeze(s, resume=True),
+            }[args.action]
+            for server in manager.select(config, names):
+                print(f"{server.name}: {action(server)}")
+    except StackError as exc:
+        print(f"brain stack {args.action}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_status(config: manager.StackConfig) -> int:
+    rows = manager.status(config)
+    header = ("SERVER", "STATE", "VERSION", "ADDRESS", "PID", "DATA DIR")
+    table = [header] + [(s.name, s.state, s.version, s.address, str(s.pid or "-"), str(s.data_dir)) for s in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0 if all(s.state == "healthy" for s in rows) else 1

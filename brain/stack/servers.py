@@ -1,0 +1,399 @@
+"""The three real servers the platform needs, as local processes: Mosquitto, Kafka (KRaft), InfluxDB 1.x.
+
+Each `Server` knows how to check its installation, write its configuration under the stack
+directory, build its command line, tell when it is ready, and report its version. The process
+mechanics (pid files, stopping, waiting) are in `process.py`; the orchestration in `manager.py`.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import json
+import shutil
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from brain import settings as _settings
+from brain.stack.process import StackError, port_open
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_TOPICS = {  # name -> partitions; keys keep one machine's data in one partition
+    _settings.TOPIC_READINGS: 6,
+    _settings.TOPIC_KPIS: 6,
+    _settings.TOPIC_DEADLETTER: 3,
+    _settings.TOPIC_ALERTS: 3,
+    _settings.TOPIC_LATE: 3,
+}
+_DATABASES = {  # name -> (retention policy name, duration): raw is short, KPIs long
+    _settings.RAW_DATABASE: ("raw", "7d"),
+    _settings.KPI_DATABASE: ("kpi", "1825d"),
+}
+
+
+def read_versions() -> dict[str, str]:
+    """The pinned server versions, shared with the Makefile and the install scripts."""
+    out = {}
+    for line in (PACKAGE_DIR / "versions.env").read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, value = line.split("=", 1)
+            out[key.strip()] = value.strip()
+    return out
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where the stack keeps its state and which ports it listens on (all overridable)."""
+
+    root: Path
+    cache: Path
+    host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    influx_port: int = 8086
+    influx_rpc_port: int = 8088
+    versions: dict[str, str] = field(default_factory=read_versions)
+
+
+class Server:
+    """Base class: one server process under `<root>/<name>/`."""
+
+    name = ""
+    marker = ""  # a string in the process's command line, guards against recycled pids
+    ready_timeout_s = 60.0
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.dir = config.root / self.name
+        self.pid_file = self.dir / "pid"
+        self.log_file = self.dir / f"{self.name}.log"
+
+    @property
+    def ports(self) -> list[int]:
+        raise NotImplementedError
+
+    @property
+    def address(self) -> str:
+        raise NotImplementedError
+
+    def check_installed(self) -> None:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Write configuration and initialise data directories (idempotent)."""
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def after_ready(self) -> None:
+        """Create what the platform expects (topics, databases); idempotent."""
+
+    def version(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def data_dir(self) -> Path:
+        return self.dir / "data"
+
+
+class Mosquitto(Server):
+    name = "mosquitto"
+    marker = "mosquitto"
+    ready_timeout_s = 20.0
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.config.mqtt_port]
+
+    @property
+    def address(self) -> str:
+        return f"mqtt://{self.config.host}:{self.config.mqtt_port}"
+
+    def check_installed(self) -> None:
+        if not shutil.which("mosquitto"):
+            raise StackError("mosquitto is not installed: run `make servers` "
+                             "(or `apt-get install mosquitto mosquitto-clients`)")
+
+    def prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        conf = [
+            "# written by `brain stack up`; edits are overwritten",
+            f"listener {self.config.mqtt_port} {self.config.host}",
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {self.data_dir}/",
+            # Save the in-memory store every second: a crash loses at most one second of queue.
+            "autosave_interval 1",
+            "log_dest stdout",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "connection_messages false",
+            # Queued QoS 1 messages for a persistent session (the bridge) while it is away.
+            "max_queued_messages 1000000",
+            "max_queued_bytes 0",
+            "persistent_client_expiration 7d",
+            # Started as root, mosquitto drops to user `mosquitto` and cannot write its store.
+            f"user {getpass.getuser()}",
+        ]
+        (self.dir / "mosquitto.conf").write_text("\n".join(conf) + "\n")
+
+    def argv(self) -> list[str]:
+        return [shutil.which("mosquitto") or "mosquitto", "-c", str(self.dir / "mosquitto.conf")]
+
+    def ready(self) -> bool:
+        return port_open(self.config.host, self.config.mqtt_port) and _mqtt_connects(
+            self.config.host, self.config.mqtt_port)
+
+    def version(self) -> str:
+        out = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True, check=False).stdout
+        first = out.splitlines()[0] if out else ""
+        return first.replace("mosquitto version", "").strip() or "unknown"
+
+
+def _mqtt_connects(host: str, port: int) -> bool:
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"brain-stack-probe-{uuid.uuid4().hex[:8]}")
+    try:
+        client.connect(host, port, keepalive=5)
+        client.loop(timeout=1.0)
+        ok = client.is_connected()
+        client.disconnect()
+        return ok
+    except OSError:
+        return False
+
+
+class Kafka(Server):
+    name = "kafka"
+    marker = "kafka.Kafka"
+    ready_timeout_s = 120.0
+
+    @property
+    def libs(self) -> Path:
+        return self.config.cache / f"kafka-{self.config.versions['KAFKA_VERSION']}" / "libs"
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.config.kafka_port, self.config.kafka_controller_port]
+
+    @property
+    def address(self) -> str:
+        return f"{self.config.host}:{self.config.kafka_port}"
+
+    def check_installed(self) -> None:
+        java = shutil.which("java")
+        if not java:
+            raise StackError("Java 17+ is required for Kafka: `apt-get install openjdk-17-jre-headless`")
+        if not (self.libs.parent / ".complete").exists():
+            raise StackError(f"Kafka {self.config.versions['KAFKA_VERSION']} jars are not in {self.libs}: "
+                             "run `make servers` (or `brain stack install`)")
+
+    def _java(self, main: str, *args: str, heap: str = "-Xmx128m") -> list[str]:
+        return [
+            shutil.which("java") or "java", heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
+            "-cp", f"{self.libs}/*", main, *args,
+        ]
+
+    def prepare(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        c = self.config
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@{c.host}:{c.kafka_controller_port}",
+            "listeners": f"PLAINTEXT://{c.host}:{c.kafka_port},CONTROLLER://{c.host}:{c.kafka_controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{c.host}:{c.kafka_port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.data_dir),
+            "num.partitions": "1",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "6",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "log.cleaner.dedupe.buffer.size": "4194304",
+            "log.retention.hours": "168",
+            "auto.create.topics.enable": "true",
+        }
+        (self.dir / "server.properties").write_text(
+            "# written by `brain stack up`; edits are overwritten\n"
+            + "".join(f"{k}={v}\n" for k, v in props.items()))
+        (self.dir / "log4j2.properties").write_text(
+            "status = warn\n"
+            "appender.out.type = Console\nappender.out.name = OUT\n"
+            "appender.out.layout.type = PatternLayout\nappender.out.layout.pattern = [%d] %p %m (%c)%n\n"
+            "rootLogger.level = INFO\nrootLogger.appenderRefs = out\nrootLogger.appenderRef.out.ref = OUT\n"
+            "logger.state.name = state.change.logger\nlogger.state.level = WARN\n"
+            "logger.request.name = kafka.request.logger\nlogger.request.level = WARN\n")
+        if not (self.data_dir / "meta.properties").exists():
+            cluster_file = self.dir / "cluster.id"
+            if not cluster_file.exists():
+                cluster_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())
+            cmd = self._java("kafka.tools.StorageTool", "format", "-t", cluster_file.read_text().strip(),
+                             "-c", str(self.dir / "server.properties"), "-g")
+            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise StackError(f"formatting Kafka's storage failed ({' '.join(cmd[-6:])}):\n"
+                                 f"{result.stdout}{result.stderr}")
+
+    def argv(self) -> list[str]:
+        return self._java("kafka.Kafka", str(self.dir / "server.properties"), heap="-Xmx768m")
+
+    def ready(self) -> bool:
+        if not port_open(self.config.host, self.config.kafka_port):
+            return False
+        try:
+            self._admin().close()
+        except Exception:  # noqa: BLE001 - any client error means "not ready yet"
+            return False
+        return True
+
+    def _admin(self):
+        from kafka import KafkaAdminClient
+
+        return KafkaAdminClient(bootstrap_servers=self.address, client_id="brain-stack",
+                                request_timeout_ms=5000)
+
+    def after_ready(self) -> None:
+        ensure_topics(self.address)
+
+    def version(self) -> str:
+        return self.config.versions["KAFKA_VERSION"]
+
+
+def ensure_topics(bootstrap: str, topics: dict[str, int] | None = None) -> None:
+    """Create the platform's topics, or add partitions to reach the wanted count. Idempotent."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewPartitions, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    wanted = topics or _TOPICS
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="brain-stack", request_timeout_ms=15000)
+    try:
+        existing = {t.get("name", t.get("topic")): len(t["partitions"]) for t in admin.describe_topics()}
+        missing = [NewTopic(name, partitions, 1) for name, partitions in wanted.items() if name not in existing]
+        if missing:
+            try:
+                admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass
+        grow = {name: NewPartitions(partitions) for name, partitions in wanted.items()
+                if name in existing and existing[name] < partitions}
+        if grow:
+            admin.create_partitions(grow)
+    finally:
+        admin.close()
+
+
+class InfluxDB(Server):
+    name = "influxdb"
+    marker = "influxd"
+    ready_timeout_s = 60.0
+
+    @property
+    def binary(self) -> Path:
+        return self.config.cache / f"influxdb-{self.config.versions['INFLUXDB_VERSION']}" / "bin" / "influxd"
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.config.influx_port, self.config.influx_rpc_port]
+
+    @property
+    def address(self) -> str:
+        return f"http://{self.config.host}:{self.config.influx_port}"
+
+    def check_installed(self) -> None:
+        if not self.binary.exists():
+            raise StackError(f"influxd {self.config.versions['INFLUXDB_VERSION']} is not built at {self.binary}: "
+                             "run `make servers` (or `brain stack install`); it needs Go and Rust")
+
+    def prepare(self) -> None:
+        for sub in ("meta", "data", "wal"):
+            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        c = self.config
+        (self.dir / "influxdb.conf").write_text(f"""# written by `brain stack up`; edits are overwritten
+reporting-disabled = true
+bind-address = "{c.host}:{c.influx_rpc_port}"
+[meta]
+  dir = "{self.data_dir / 'meta'}"
+[data]
+  dir = "{self.data_dir / 'data'}"
+  wal-dir = "{self.data_dir / 'wal'}"
+  query-log-enabled = false
+[http]
+  enabled = true
+  bind-address = "{c.host}:{c.influx_port}"
+  flux-enabled = true
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+""")
+
+    def argv(self) -> list[str]:
+        return [str(self.binary), "-config", str(self.dir / "influxdb.conf")]
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.address}/health", timeout=2) as resp:
+                return json.load(resp).get("status") == "pass"
+        except (OSError, ValueError, urllib.error.URLError):
+            return False
+
+    def after_ready(self) -> None:
+        ensure_databases(self.address)
+
+    def version(self) -> str:
+        try:
+            with urllib.request.urlopen(f"{self.address}/health", timeout=2) as resp:
+                reported = str(json.load(resp).get("version", "unknown"))
+        except (OSError, ValueError):
+            return self.config.versions["INFLUXDB_VERSION"] + " (not running)"
+        # `go install` leaves main.version empty, so influxd says "unknown": report the pinned one.
+        return reported if reported != "unknown" else self.config.versions["INFLUXDB_VERSION"]
+
+
+def influxql(url: str, statement: str, *, token: str = "") -> dict:
+    """Run one InfluxQL statement through the v1 /query endpoint (1.x has no v2 buckets API for us)."""
+    data = urllib.parse.urlencode({"q": statement}).encode()
+    request = urllib.request.Request(f"{url}/query", data=data, method="POST")
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        body = json.load(resp)
+    for result in body.get("results", []):
+        if "error" in result:
+            raise StackError(f"InfluxDB rejected {statement!r}: {result['error']}")
+    return body
+
+
+def ensure_databases(url: str, *, token: str = "", databases: dict[str, tuple[str, str]] | None = None) -> None:
+    """Create the raw and KPI databases with their retention policies. Idempotent."""
+    for db, (rp, duration) in (databases or _DATABASES).items():
+        existing = influxql(url, "SHOW DATABASES", token=token)
+        names = {row[0] for s in existing["results"][0].get("series", []) for row in s.get("values", [])}
+        if db not in names:
+            influxql(url, f'CREATE DATABASE "{db}" WITH DURATION {duration} REPLICATION 1 NAME "{rp}"', token=token)
+
+
+def all_servers(config: StackConfig) -> list[Server]:
+    """In start order: storage first, then the broker, then the MQTT front door."""
+    return [InfluxDB(config), Kafka(config), Mosquitto(config)]
