@@ -14,7 +14,10 @@ from brain import __version__
 
 # name -> (module with configure(parser), one-line help). Add a line to add a command.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "stack": ("brain.stack.cli", "run the real servers (Mosquitto, Kafka, InfluxDB) locally: up|down|status|logs"),
+    "stack": (
+        "brain.stack.cli",
+        "run the real servers (Mosquitto, Kafka, InfluxDB) locally: up|down|status|logs",
+    ),
     "demo": ("brain.demo", "bring the stack up and run the main job"),
     "kpi": ("processors.kpi.cli", "compute KPI records from a file of readings (same code as the stream)"),
     "bridge": ("ingest.bridge_cli", "MQTT -> Kafka bridge: JSON v1 and Sparkplug B to brain.readings"),

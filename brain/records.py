@@ -72,7 +72,9 @@ class Reading:
         if not isinstance(value, (int, float, str, bool)):
             raise RecordError(f"reading.value: expected a number, string or bool, found {value!r}")
         ts = _epoch_ms(data["ts"], "ts")
-        received_ts = None if data.get("received_ts") is None else _epoch_ms(data["received_ts"], "received_ts")
+        received_ts = (
+            None if data.get("received_ts") is None else _epoch_ms(data["received_ts"], "received_ts")
+        )
         unit = data.get("unit")
         if unit is not None and not isinstance(unit, str):
             raise RecordError(f"reading.unit: expected a string, found {unit!r}")
@@ -83,8 +85,16 @@ class Reading:
         if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
             raise RecordError(f"reading.seq: expected an integer, found {seq!r}")
         return cls(
-            data["site"], data["line"], data["machine"], data["metric"], value, ts,
-            unit, received_ts, source, seq,
+            data["site"],
+            data["line"],
+            data["machine"],
+            data["metric"],
+            value,
+            ts,
+            unit,
+            received_ts,
+            source,
+            seq,
         )
 
 
@@ -103,11 +113,28 @@ KPI_IDENTITY_FIELDS = ("scope", "site", "line", "machine", "window", "start", "e
 KPI_TIME_FIELDS = ("pot_s", "pdot_s", "pbt_s", "apt_s", "aust_s", "adet_s", "adot_s", "unknown_s")
 KPI_QUANTITY_FIELDS = ("pq", "sq", "gq", "failures")
 KPI_OUTPUT_FIELDS = (
-    "availability", "performance", "quality", "oee", "nee", "throughput_per_h", "mtbf_s", "mttr_s",
+    "availability",
+    "performance",
+    "quality",
+    "oee",
+    "nee",
+    "throughput_per_h",
+    "mtbf_s",
+    "mttr_s",
 )
 KPI_ENERGY_FIELDS = (
-    "energy_kwh", "energy_kvarh", "avg_kw", "peak_demand_kw", "power_factor", "load_factor",
-    "sec_kwh_per_unit", "co2_kg", "cost", "kwh_peak", "kwh_flat", "kwh_valley",
+    "energy_kwh",
+    "energy_kvarh",
+    "avg_kw",
+    "peak_demand_kw",
+    "power_factor",
+    "load_factor",
+    "sec_kwh_per_unit",
+    "co2_kg",
+    "cost",
+    "kwh_peak",
+    "kwh_flat",
+    "kwh_valley",
 )
 KPI_FIELDS = (
     KPI_IDENTITY_FIELDS + KPI_TIME_FIELDS + KPI_QUANTITY_FIELDS + KPI_OUTPUT_FIELDS + KPI_ENERGY_FIELDS

@@ -12,10 +12,16 @@ _ACTIONS = ("up", "down", "status", "logs", "install", "start", "stop", "kill", 
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=_ACTIONS, help=(
-        "up: install check, start and wait until healthy, create topics and databases; "
-        "down: stop what up started; status; logs; install: fetch/build the servers into the cache; "
-        "start/stop/kill/freeze/thaw SERVER: one server (kill = SIGKILL, freeze = SIGSTOP, for fault tests)"))
+    parser.add_argument(
+        "action",
+        choices=_ACTIONS,
+        help=(
+            "up: install check, start and wait until healthy, create topics and databases; "
+            "down: stop what up started; status; logs; install: fetch/build the servers into the cache; "
+            "start/stop/kill/freeze/thaw SERVER: one server "
+            "(kill = SIGKILL, freeze = SIGSTOP, for fault tests)"
+        ),
+    )
     parser.add_argument("servers", nargs="*", help="mosquitto, kafka, influxdb (default: all)")
     parser.add_argument("--dir", help="state directory (default .stack, env BRAIN_STACK_DIR)")
     parser.add_argument("--mqtt-port", type=int, help="default 1883 (env BRAIN_STACK_MQTT_PORT)")
@@ -31,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = manager.default_config(
             root=Path(args.dir).resolve() if args.dir else None,
-            mqtt_port=args.mqtt_port, kafka_port=args.kafka_port, influx_port=args.influx_port,
+            mqtt_port=args.mqtt_port,
+            kafka_port=args.kafka_port,
+            influx_port=args.influx_port,
         )
         names = args.servers or None
         if args.action == "up":
@@ -49,10 +57,15 @@ def run(args: argparse.Namespace) -> int:
             manager.install(config)
         else:
             if not names:
-                raise StackError(f"`brain stack {args.action}` needs a server name: mosquitto, kafka or influxdb")
+                raise StackError(
+                    f"`brain stack {args.action}` needs a server name: mosquitto, kafka or influxdb"
+                )
             action = {
-                "start": manager.start, "stop": manager.stop, "kill": manager.kill,
-                "freeze": manager.freeze, "thaw": lambda s: manager.freeze(s, resume=True),
+                "start": manager.start,
+                "stop": manager.stop,
+                "kill": manager.kill,
+                "freeze": manager.freeze,
+                "thaw": lambda s: manager.freeze(s, resume=True),
             }[args.action]
             for server in manager.select(config, names):
                 print(f"{server.name}: {action(server)}")
@@ -65,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
 def _print_status(config: manager.StackConfig) -> int:
     rows = manager.status(config)
     header = ("SERVER", "STATE", "VERSION", "ADDRESS", "PID", "DATA DIR")
-    table = [header] + [(s.name, s.state, s.version, s.address, str(s.pid or "-"), str(s.data_dir)) for s in rows]
+    table = [header] + [
+        (s.name, s.state, s.version, s.address, str(s.pid or "-"), str(s.data_dir)) for s in rows
+    ]
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

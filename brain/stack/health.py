@@ -14,8 +14,12 @@ import urllib.request
 from brain import settings as _settings
 from brain.settings import Settings
 
-_REQUIRED_TOPICS = (_settings.TOPIC_READINGS, _settings.TOPIC_DEADLETTER, _settings.TOPIC_KPIS,
-                    _settings.TOPIC_ALERTS)
+_REQUIRED_TOPICS = (
+    _settings.TOPIC_READINGS,
+    _settings.TOPIC_DEADLETTER,
+    _settings.TOPIC_KPIS,
+    _settings.TOPIC_ALERTS,
+)
 
 
 def check_mqtt(settings: Settings) -> str | None:
@@ -51,8 +55,9 @@ def check_kafka(settings: Settings) -> str | None:
         except (OSError, ValueError) as exc:
             return f"Kafka at {settings.kafka_bootstrap} is not reachable ({exc})"
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="brain-health",
-                                 request_timeout_ms=5000)
+        admin = KafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap, client_id="brain-health", request_timeout_ms=5000
+        )
     except (KafkaError, OSError) as exc:
         return f"Kafka at {settings.kafka_bootstrap} is not reachable ({type(exc).__name__}: {exc})"
     try:

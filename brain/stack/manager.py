@@ -58,8 +58,13 @@ def start(server: Server) -> str:
     pid = running_pid(server)
     if pid is not None:
         if not server.ready():
-            process.wait_until(server.ready, timeout_s=server.ready_timeout_s, what=server.name,
-                               alive=lambda: process.is_alive(pid, server.marker), log_file=server.log_file)
+            process.wait_until(
+                server.ready,
+                timeout_s=server.ready_timeout_s,
+                what=server.name,
+                alive=lambda: process.is_alive(pid, server.marker),
+                log_file=server.log_file,
+            )
         server.after_ready()
         return f"already running (pid {pid})"
     for port in server.ports:
@@ -68,16 +73,23 @@ def start(server: Server) -> str:
         while process.port_open(server.config.host, port) and time.monotonic() < deadline:
             time.sleep(0.25)
         if process.port_open(server.config.host, port):
-            raise StackError(f"{server.name}: port {port} on {server.config.host} is in use by "
-                             f"{process.port_owner(port)}; stop it or choose another port "
-                             f"(e.g. BRAIN_STACK_{_port_var(server, port)}=...)")
+            raise StackError(
+                f"{server.name}: port {port} on {server.config.host} is in use by "
+                f"{process.port_owner(port)}; stop it or choose another port "
+                f"(e.g. BRAIN_STACK_{_port_var(server, port)}=...)"
+            )
     server.dir.mkdir(parents=True, exist_ok=True)
     server.prepare()
     began = time.monotonic()
     pid = process.spawn(server.argv(), log_file=server.log_file, pid_file=server.pid_file, cwd=server.dir)
     # No marker check here: right after fork, /proc/<pid>/cmdline may still show our own python.
-    process.wait_until(server.ready, timeout_s=server.ready_timeout_s, what=server.name,
-                       alive=lambda: process.is_alive(pid), log_file=server.log_file)
+    process.wait_until(
+        server.ready,
+        timeout_s=server.ready_timeout_s,
+        what=server.name,
+        alive=lambda: process.is_alive(pid),
+        log_file=server.log_file,
+    )
     server.after_ready()
     return f"started (pid {pid}) in {time.monotonic() - began:.1f} s"
 
@@ -146,13 +158,10 @@ def status(config: StackConfig) -> list[Status]:
     out = []
     for server in all_servers(config):
         pid = running_pid(server)
-        if pid is None:
-            state = "stopped"
-        else:
-            state = "healthy" if server.ready() else "unhealthy"
+        state = "stopped" if pid is None else "healthy" if server.ready() else "unhealthy"
         try:
             version = server.version()
-        except Exception as exc:  # noqa: BLE001 - status must always print
+        except Exception as exc:
             version = f"unknown ({exc})"
         out.append(Status(server.name, state, version, server.address, pid, server.data_dir))
     return out
@@ -187,7 +196,9 @@ def _install_mosquitto() -> None:
         raise StackError("mosquitto is missing; as root run: apt-get install mosquitto mosquitto-clients")
     prefix = [] if os.geteuid() == 0 else ["sudo"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "mosquitto", "mosquitto-clients"]):
+    for cmd in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "mosquitto", "mosquitto-clients"],
+    ):
         if subprocess.run(prefix + cmd, env=env, check=False).returncode != 0:
             raise StackError(f"`{' '.join(cmd)}` failed; install mosquitto and mosquitto-clients by hand")

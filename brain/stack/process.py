@@ -42,14 +42,25 @@ def is_alive(pid: int, marker: str | None = None) -> bool:
     return marker is None or marker in cmdline
 
 
-def spawn(argv: list[str], *, log_file: Path, pid_file: Path, env: dict[str, str] | None = None,
-          cwd: Path | None = None) -> int:
+def spawn(
+    argv: list[str],
+    *,
+    log_file: Path,
+    pid_file: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> int:
     """Start a server detached from our session (survives the `brain` process), log to a file."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - argv is built by us
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, cwd=cwd, start_new_session=True,
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
         )
     pid_file.write_text(f"{proc.pid}\n")
     return proc.pid
@@ -91,8 +102,9 @@ def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
 def port_owner(port: int) -> str:
     """Describe who listens on a TCP port, e.g. 'pid 1234 (java)', for a clear 'port in use' error."""
     try:
-        out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True,
-                             timeout=5, check=False).stdout
+        out = subprocess.run(
+            ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return "an unknown process (install iproute2 for `ss` to see which)"
     match = re.search(r'users:\(\("([^"]+)",pid=(\d+)', out)
@@ -101,16 +113,24 @@ def port_owner(port: int) -> str:
     return "an unknown process" if out.strip() else "nothing (the port is free now)"
 
 
-def wait_until(check: Callable[[], bool], *, timeout_s: float, what: str, alive: Callable[[], bool],
-               log_file: Path, interval_s: float = 0.25) -> None:
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    timeout_s: float,
+    what: str,
+    alive: Callable[[], bool],
+    log_file: Path,
+    interval_s: float = 0.25,
+) -> None:
     """Poll `check` until true; fail fast if the process died, with the tail of its log."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if check():
             return
         if not alive():
-            raise StackError(f"{what} exited during start-up; last log lines from {log_file}:\n"
-                             + tail(log_file, 15))
+            raise StackError(
+                f"{what} exited during start-up; last log lines from {log_file}:\n" + tail(log_file, 15)
+            )
         time.sleep(interval_s)
     raise StackError(f"{what} was not ready after {timeout_s:.0f} s; see {log_file}:\n" + tail(log_file, 15))
 

@@ -8,6 +8,7 @@ mechanics (pid files, stopping, waiting) are in `process.py`; the orchestration 
 from __future__ import annotations
 
 import base64
+import contextlib
 import getpass
 import json
 import shutil
@@ -120,8 +121,10 @@ class Mosquitto(Server):
 
     def check_installed(self) -> None:
         if not shutil.which("mosquitto"):
-            raise StackError("mosquitto is not installed: run `make servers` "
-                             "(or `apt-get install mosquitto mosquitto-clients`)")
+            raise StackError(
+                "mosquitto is not installed: run `make servers` "
+                "(or `apt-get install mosquitto mosquitto-clients`)"
+            )
 
     def prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +155,8 @@ class Mosquitto(Server):
 
     def ready(self) -> bool:
         return port_open(self.config.host, self.config.mqtt_port) and _mqtt_connects(
-            self.config.host, self.config.mqtt_port)
+            self.config.host, self.config.mqtt_port
+        )
 
     def version(self) -> str:
         out = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True, check=False).stdout
@@ -163,7 +167,9 @@ class Mosquitto(Server):
 def _mqtt_connects(host: str, port: int) -> bool:
     import paho.mqtt.client as mqtt
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"brain-stack-probe-{uuid.uuid4().hex[:8]}")
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"brain-stack-probe-{uuid.uuid4().hex[:8]}"
+    )
     try:
         client.connect(host, port, keepalive=5)
         client.loop(timeout=1.0)
@@ -196,14 +202,22 @@ class Kafka(Server):
         if not java:
             raise StackError("Java 17+ is required for Kafka: `apt-get install openjdk-17-jre-headless`")
         if not (self.libs.parent / ".complete").exists():
-            raise StackError(f"Kafka {self.config.versions['KAFKA_VERSION']} jars are not in {self.libs}: "
-                             "run `make servers` (or `brain stack install`)")
+            raise StackError(
+                f"Kafka {self.config.versions['KAFKA_VERSION']} jars are not in {self.libs}: "
+                "run `make servers` (or `brain stack install`)"
+            )
 
     def _java(self, main: str, *args: str, heap: str = "-Xmx128m") -> list[str]:
         return [
-            shutil.which("java") or "java", heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            shutil.which("java") or "java",
+            heap,
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
-            "-cp", f"{self.libs}/*", main, *args,
+            "-cp",
+            f"{self.libs}/*",
+            main,
+            *args,
         ]
 
     def prepare(self) -> None:
@@ -234,24 +248,35 @@ class Kafka(Server):
         }
         (self.dir / "server.properties").write_text(
             "# written by `brain stack up`; edits are overwritten\n"
-            + "".join(f"{k}={v}\n" for k, v in props.items()))
+            + "".join(f"{k}={v}\n" for k, v in props.items())
+        )
         (self.dir / "log4j2.properties").write_text(
             "status = warn\n"
             "appender.out.type = Console\nappender.out.name = OUT\n"
             "appender.out.layout.type = PatternLayout\nappender.out.layout.pattern = [%d] %p %m (%c)%n\n"
             "rootLogger.level = INFO\nrootLogger.appenderRefs = out\nrootLogger.appenderRef.out.ref = OUT\n"
             "logger.state.name = state.change.logger\nlogger.state.level = WARN\n"
-            "logger.request.name = kafka.request.logger\nlogger.request.level = WARN\n")
+            "logger.request.name = kafka.request.logger\nlogger.request.level = WARN\n"
+        )
         if not (self.data_dir / "meta.properties").exists():
             cluster_file = self.dir / "cluster.id"
             if not cluster_file.exists():
                 cluster_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())
-            cmd = self._java("kafka.tools.StorageTool", "format", "-t", cluster_file.read_text().strip(),
-                             "-c", str(self.dir / "server.properties"), "-g")
+            cmd = self._java(
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_file.read_text().strip(),
+                "-c",
+                str(self.dir / "server.properties"),
+                "-g",
+            )
             result = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if result.returncode != 0:
-                raise StackError(f"formatting Kafka's storage failed ({' '.join(cmd[-6:])}):\n"
-                                 f"{result.stdout}{result.stderr}")
+                raise StackError(
+                    f"formatting Kafka's storage failed ({' '.join(cmd[-6:])}):\n"
+                    f"{result.stdout}{result.stderr}"
+                )
 
     def argv(self) -> list[str]:
         return self._java("kafka.Kafka", str(self.dir / "server.properties"), heap="-Xmx768m")
@@ -261,15 +286,16 @@ class Kafka(Server):
             return False
         try:
             self._admin().close()
-        except Exception:  # noqa: BLE001 - any client error means "not ready yet"
+        except Exception:
             return False
         return True
 
     def _admin(self):
         from kafka import KafkaAdminClient
 
-        return KafkaAdminClient(bootstrap_servers=self.address, client_id="brain-stack",
-                                request_timeout_ms=5000)
+        return KafkaAdminClient(
+            bootstrap_servers=self.address, client_id="brain-stack", request_timeout_ms=5000
+        )
 
     def after_ready(self) -> None:
         ensure_topics(self.address)
@@ -288,14 +314,17 @@ def ensure_topics(bootstrap: str, topics: dict[str, int] | None = None) -> None:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="brain-stack", request_timeout_ms=15000)
     try:
         existing = {t.get("name", t.get("topic")): len(t["partitions"]) for t in admin.describe_topics()}
-        missing = [NewTopic(name, partitions, 1) for name, partitions in wanted.items() if name not in existing]
+        missing = [
+            NewTopic(name, partitions, 1) for name, partitions in wanted.items() if name not in existing
+        ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
-        grow = {name: NewPartitions(partitions) for name, partitions in wanted.items()
-                if name in existing and existing[name] < partitions}
+        grow = {
+            name: NewPartitions(partitions)
+            for name, partitions in wanted.items()
+            if name in existing and existing[name] < partitions
+        }
         if grow:
             admin.create_partitions(grow)
     finally:
@@ -321,8 +350,10 @@ class InfluxDB(Server):
 
     def check_installed(self) -> None:
         if not self.binary.exists():
-            raise StackError(f"influxd {self.config.versions['INFLUXDB_VERSION']} is not built at {self.binary}: "
-                             "run `make servers` (or `brain stack install`); it needs Go and Rust")
+            raise StackError(
+                f"influxd {self.config.versions['INFLUXDB_VERSION']} is not built at {self.binary}: "
+                "run `make servers` (or `brain stack install`); it needs Go and Rust"
+            )
 
     def prepare(self) -> None:
         for sub in ("meta", "data", "wal"):
@@ -332,10 +363,10 @@ class InfluxDB(Server):
 reporting-disabled = true
 bind-address = "{c.host}:{c.influx_rpc_port}"
 [meta]
-  dir = "{self.data_dir / 'meta'}"
+  dir = "{self.data_dir / "meta"}"
 [data]
-  dir = "{self.data_dir / 'data'}"
-  wal-dir = "{self.data_dir / 'wal'}"
+  dir = "{self.data_dir / "data"}"
+  wal-dir = "{self.data_dir / "wal"}"
   query-log-enabled = false
 [http]
   enabled = true
@@ -385,13 +416,17 @@ def influxql(url: str, statement: str, *, token: str = "") -> dict:
     return body
 
 
-def ensure_databases(url: str, *, token: str = "", databases: dict[str, tuple[str, str]] | None = None) -> None:
+def ensure_databases(
+    url: str, *, token: str = "", databases: dict[str, tuple[str, str]] | None = None
+) -> None:
     """Create the raw and KPI databases with their retention policies. Idempotent."""
     for db, (rp, duration) in (databases or _DATABASES).items():
         existing = influxql(url, "SHOW DATABASES", token=token)
         names = {row[0] for s in existing["results"][0].get("series", []) for row in s.get("values", [])}
         if db not in names:
-            influxql(url, f'CREATE DATABASE "{db}" WITH DURATION {duration} REPLICATION 1 NAME "{rp}"', token=token)
+            influxql(
+                url, f'CREATE DATABASE "{db}" WITH DURATION {duration} REPLICATION 1 NAME "{rp}"', token=token
+            )
 
 
 def all_servers(config: StackConfig) -> list[Server]:

@@ -73,8 +73,9 @@ def test_aiokafka_produce_and_consume(stack: Settings) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
     async def roundtrip() -> bytes:
-        producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all",
-                                    enable_idempotence=True)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=stack.kafka_bootstrap, acks="all", enable_idempotence=True
+        )
         await producer.start()
         try:
             meta = await producer.send_and_wait("brain.kpis", key=b"roundtrip", value=marker)
@@ -104,8 +105,10 @@ def test_influxdb_v2_write_and_flux_read(stack: Settings, site_id: str) -> None:
         now_ns = time.time_ns()
         point = Point("roundtrip").tag("site", site_id).field("oee", 0.7479).time(now_ns)
         client.write_api(write_options=SYNCHRONOUS).write(bucket=KPI_DATABASE, record=point)
-        flux = (f'from(bucket: "{KPI_DATABASE}") |> range(start: -1h) '
-                f'|> filter(fn: (r) => r._measurement == "roundtrip" and r.site == "{site_id}")')
+        flux = (
+            f'from(bucket: "{KPI_DATABASE}") |> range(start: -1h) '
+            f'|> filter(fn: (r) => r._measurement == "roundtrip" and r.site == "{site_id}")'
+        )
         tables = client.query_api().query(flux)
     values = [(rec.get_field(), rec.get_value()) for table in tables for rec in table.records]
     assert values == [("oee", 0.7479)]

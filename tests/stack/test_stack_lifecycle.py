@@ -27,8 +27,14 @@ def _free_ports(n: int) -> list[int]:
 
 
 def _brain(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "brain.cli", "stack", *args], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "brain.cli", "stack", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
 
 
 def _processes_under(root: Path) -> list[str]:
@@ -48,9 +54,15 @@ def _processes_under(root: Path) -> list[str]:
 @pytest.fixture
 def stack_env(tmp_path: Path) -> dict[str, str]:
     mqtt, kafka, ctl, influx, rpc = _free_ports(5)
-    return dict(os.environ, BRAIN_STACK_DIR=str(tmp_path / "stack"), BRAIN_STACK_MQTT_PORT=str(mqtt),
-                BRAIN_STACK_KAFKA_PORT=str(kafka), BRAIN_STACK_KAFKA_CONTROLLER_PORT=str(ctl),
-                BRAIN_STACK_INFLUX_PORT=str(influx), BRAIN_STACK_INFLUX_RPC_PORT=str(rpc))
+    return dict(
+        os.environ,
+        BRAIN_STACK_DIR=str(tmp_path / "stack"),
+        BRAIN_STACK_MQTT_PORT=str(mqtt),
+        BRAIN_STACK_KAFKA_PORT=str(kafka),
+        BRAIN_STACK_KAFKA_CONTROLLER_PORT=str(ctl),
+        BRAIN_STACK_INFLUX_PORT=str(influx),
+        BRAIN_STACK_INFLUX_RPC_PORT=str(rpc),
+    )
 
 
 def test_up_twice_status_down_leaves_no_process(stack_env: dict[str, str]) -> None:
