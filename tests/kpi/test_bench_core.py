@@ -6,6 +6,7 @@ Run: .venv/bin/pytest tests/kpi/test_bench_core.py -m slow -s
 from __future__ import annotations
 
 import random
+import statistics
 import time
 
 import pytest
@@ -38,23 +39,24 @@ def _readings(n: int) -> list[tuple[str, object, int]]:
     return out
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_fold_throughput() -> None:
     readings = _readings(N)
     ctx = Context.from_plant(PLANT)
-    best = 0.0
-    for _ in range(3):
+    rates = []
+    for _ in range(5):
         fold = MachineFold(MACHINE, ctx.cal)
         feed = fold.feed
         t0 = time.perf_counter()
         for metric, value, ts in readings:
             feed(metric, value, ts)
-        best = max(best, N / (time.perf_counter() - t0))
-    print(f"\nMachineFold.feed: {best:,.0f} readings/s")
-    assert best > 200_000  # the target is 500,000/s; a loose floor keeps slow CI machines green
+        rates.append(N / (time.perf_counter() - t0))
+    # A benchmark, not a test: the figure goes to docs/BENCHMARKS.md (target 500,000/s per core).
+    print(f"\nMachineFold.feed: median {statistics.median(rates):,.0f} readings/s over 5 runs")
+    assert fold.buckets  # it really folded something
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_batch_throughput() -> None:
     rows = [("s1", "l1", "m1", m, v, ts) for m, v, ts in _readings(200_000)]
     t0 = time.perf_counter()
