@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
@@ -26,6 +27,9 @@ TOPIC_ALERTS = "brain.alerts"
 TOPIC_LATE = "brain.late"
 
 
+_KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+
+
 class SettingsError(ValueError):
     """A connection setting that cannot be used; the message names the variable."""
 
@@ -37,6 +41,16 @@ class MqttEndpoint:
     tls: bool
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def apply(self, client: Any) -> None:
+        """Set credentials and TLS on a paho client: one place for every MQTT component."""
+        if self.username:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set(ca_certs=self.ca_file, certfile=self.cert_file, keyfile=self.key_file)
 
 
 def parse_mqtt_url(url: str, *, variable: str = "BRAIN_MQTT_URL") -> MqttEndpoint:
@@ -63,6 +77,16 @@ class Settings:
     influx_url: str = DEFAULT_INFLUX_URL
     influx_token: str = field(default=DEFAULT_INFLUX_TOKEN, repr=False)
     influx_org: str = DEFAULT_INFLUX_ORG
+    mqtt_username: str | None = None
+    mqtt_password: str | None = field(default=None, repr=False)
+    mqtt_ca_file: str | None = None
+    mqtt_cert_file: str | None = None
+    mqtt_key_file: str | None = None
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_username: str | None = None
+    kafka_password: str | None = field(default=None, repr=False)
+    kafka_ca_file: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -73,14 +97,67 @@ class Settings:
             influx_url=env.get("BRAIN_INFLUX_URL", DEFAULT_INFLUX_URL),
             influx_token=env.get("BRAIN_INFLUX_TOKEN", DEFAULT_INFLUX_TOKEN),
             influx_org=env.get("BRAIN_INFLUX_ORG", DEFAULT_INFLUX_ORG),
+            mqtt_username=env.get("BRAIN_MQTT_USERNAME") or None,
+            mqtt_password=env.get("BRAIN_MQTT_PASSWORD") or None,
+            mqtt_ca_file=env.get("BRAIN_MQTT_CA_FILE") or None,
+            mqtt_cert_file=env.get("BRAIN_MQTT_CERT_FILE") or None,
+            mqtt_key_file=env.get("BRAIN_MQTT_KEY_FILE") or None,
+            kafka_security_protocol=env.get("BRAIN_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper(),
+            kafka_sasl_mechanism=env.get("BRAIN_KAFKA_SASL_MECHANISM") or None,
+            kafka_username=env.get("BRAIN_KAFKA_USERNAME") or None,
+            kafka_password=env.get("BRAIN_KAFKA_PASSWORD") or None,
+            kafka_ca_file=env.get("BRAIN_KAFKA_CA_FILE") or None,
         )
         settings.mqtt  # noqa: B018 - validate early, with the variable's name in the message
         if not settings.kafka_bootstrap.strip():
             raise SettingsError("BRAIN_KAFKA_BOOTSTRAP is empty: expected host:port[,host:port]")
         if not settings.influx_url.startswith(("http://", "https://")):
             raise SettingsError(f"BRAIN_INFLUX_URL={settings.influx_url!r}: expected http(s)://host:port")
+        if settings.kafka_security_protocol not in _KAFKA_PROTOCOLS:
+            raise SettingsError(
+                f"BRAIN_KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol!r}: "
+                f"expected one of {', '.join(_KAFKA_PROTOCOLS)}"
+            )
+        if settings.kafka_security_protocol.startswith("SASL") and not settings.kafka_username:
+            raise SettingsError(
+                "BRAIN_KAFKA_SECURITY_PROTOCOL is SASL_*: set BRAIN_KAFKA_USERNAME and _PASSWORD"
+            )
         return settings
 
     @property
     def mqtt(self) -> MqttEndpoint:
-        return parse_mqtt_url(self.mqtt_url)
+        """The broker address with credentials (env overrides the URL's) and TLS files."""
+        url = parse_mqtt_url(self.mqtt_url)
+        return MqttEndpoint(
+            url.host,
+            url.port,
+            url.tls,
+            self.mqtt_username or url.username,
+            self.mqtt_password or url.password,
+            self.mqtt_ca_file,
+            self.mqtt_cert_file,
+            self.mqtt_key_file,
+        )
+
+    def kafka_kwargs(self) -> dict[str, Any]:
+        """Security settings for kafka-python clients (KafkaProducer, KafkaConsumer, admin)."""
+        kwargs: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_security_protocol.startswith("SASL"):
+            kwargs.update(
+                sasl_mechanism=self.kafka_sasl_mechanism or "PLAIN",
+                sasl_plain_username=self.kafka_username,
+                sasl_plain_password=self.kafka_password,
+            )
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL") and self.kafka_ca_file:
+            kwargs["ssl_cafile"] = self.kafka_ca_file
+        return kwargs
+
+    def aiokafka_kwargs(self) -> dict[str, Any]:
+        """The same for aiokafka (faust's client), which takes an SSL context instead of a CA file."""
+        kwargs = self.kafka_kwargs()
+        cafile = kwargs.pop("ssl_cafile", None)
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL"):
+            from aiokafka.helpers import create_ssl_context
+
+            kwargs["ssl_context"] = create_ssl_context(cafile=cafile)
+        return kwargs
