@@ -18,9 +18,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "brain.stack.cli",
         "run the real servers (Mosquitto, Kafka, InfluxDB) locally: up|down|status|logs",
     ),
+    "users": ("brain.stack.users_cli", "MQTT credentials per factory for a secure stack: add|remove|list"),
+    "tls": ("brain.stack.tls_cli", "make a local CA and server certificate for mqtts://"),
     "demo": ("brain.demo", "bring the stack up and run the main job"),
     "kpi": ("processors.kpi.cli", "compute KPI records from a file of readings (same code as the stream)"),
     "bridge": ("ingest.bridge_cli", "MQTT -> Kafka bridge: JSON v1 and Sparkplug B to brain.readings"),
+    "simulate": ("ingest.simulator.cli", "a realistic, deterministic factory: MQTT (JSON v1, Sparkplug B) and/or JSONL"),
+    "sink": ("processors.sink.cli", "Kafka -> InfluxDB: KPIs, alerts (and raw readings with --raw)"),
+    "influx": ("processors.sink.influx_init", "influx init: create the databases/buckets and retention"),
 }
 
 

@@ -27,6 +27,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mqtt-port", type=int, help="default 1883 (env BRAIN_STACK_MQTT_PORT)")
     parser.add_argument("--kafka-port", type=int, help="default 9092 (env BRAIN_STACK_KAFKA_PORT)")
     parser.add_argument("--influx-port", type=int, help="default 8086 (env BRAIN_STACK_INFLUX_PORT)")
+    parser.add_argument(
+        "--secure",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=(
+            "MQTT with a user per factory and an ACL (and TLS on --mqtt-tls-port after `brain tls init`); "
+            "sticks until --no-secure (env BRAIN_STACK_SECURE)"
+        ),
+    )
+    parser.add_argument("--mqtt-tls-port", type=int, help="default 8883 (env BRAIN_STACK_MQTT_TLS_PORT)")
     parser.add_argument("-n", "--lines", type=int, default=30, help="logs: lines per server")
     parser.set_defaults(run=run)
 
@@ -40,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
             mqtt_port=args.mqtt_port,
             kafka_port=args.kafka_port,
             influx_port=args.influx_port,
+            mqtt_tls_port=args.mqtt_tls_port,
+            secure=args.secure,
         )
         names = args.servers or None
         if args.action == "up":

@@ -25,7 +25,14 @@ def default_config(**overrides: object) -> StackConfig:
         "root": Path(env.get("BRAIN_STACK_DIR", ".stack")).resolve(),
         "cache": Path(env.get("BRAIN_CACHE", Path.home() / ".cache" / "industrial-brain")),
     }
-    for key in ("mqtt_port", "kafka_port", "kafka_controller_port", "influx_port", "influx_rpc_port"):
+    for key in (
+        "mqtt_port",
+        "kafka_port",
+        "kafka_controller_port",
+        "influx_port",
+        "influx_rpc_port",
+        "mqtt_tls_port",
+    ):
         name = f"BRAIN_STACK_{key.upper()}"
         if name in env:
             try:
@@ -33,7 +40,23 @@ def default_config(**overrides: object) -> StackConfig:
             except ValueError:
                 raise StackError(f"{name}={env[name]!r}: expected a port number") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
+    # Secure mode sticks once chosen (a marker in the stack dir), so `status` and a later `up`
+    # treat the broker the same way; `--no-secure` turns it off.
+    marker = Path(values["root"]) / "mosquitto" / "secure"  # type: ignore[arg-type]
+    secure = values.get("secure")
+    if secure is None:
+        secure = env.get("BRAIN_STACK_SECURE", "") in ("1", "true", "yes") or marker.exists()
+    values["secure"] = bool(secure)
     return StackConfig(**values)  # type: ignore[arg-type]
+
+
+def remember_secure(config: StackConfig) -> None:
+    marker = config.root / "mosquitto" / "secure"
+    if config.secure:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    else:
+        marker.unlink(missing_ok=True)
 
 
 def select(config: StackConfig, names: list[str] | None) -> list[Server]:
@@ -96,7 +119,14 @@ def start(server: Server) -> str:
 
 def _port_var(server: Server, port: int) -> str:
     c = server.config
-    for key in ("mqtt_port", "kafka_port", "kafka_controller_port", "influx_port", "influx_rpc_port"):
+    for key in (
+        "mqtt_port",
+        "kafka_port",
+        "kafka_controller_port",
+        "influx_port",
+        "influx_rpc_port",
+        "mqtt_tls_port",
+    ):
         if getattr(c, key) == port:
             return key.upper()
     return "PORT"
@@ -110,6 +140,15 @@ def stop(server: Server) -> str:
     process.stop(pid, server.marker)
     server.pid_file.unlink(missing_ok=True)
     return f"stopped (pid {pid})"
+
+
+def reload(server: Server) -> str:
+    """SIGHUP: Mosquitto re-reads its password and ACL files without dropping clients."""
+    pid = running_pid(server)
+    if pid is None:
+        return "not running"
+    os.kill(pid, signal.SIGHUP)
+    return f"reloaded (pid {pid})"
 
 
 def kill(server: Server) -> str:
@@ -134,6 +173,7 @@ def freeze(server: Server, resume: bool = False) -> str:
 
 
 def up(config: StackConfig, names: list[str] | None = None) -> None:
+    remember_secure(config)
     for server in select(config, names):
         event(log, "stack.start", server=server.name, address=server.address)
         event(log, "stack.ready", server=server.name, result=start(server))

@@ -59,6 +59,10 @@ class StackConfig:
     kafka_controller_port: int = 9093
     influx_port: int = 8086
     influx_rpc_port: int = 8088
+    mqtt_tls_port: int = 8883
+    # Secure MQTT: no anonymous clients, a user per factory, the ACL, and a TLS listener when
+    # `brain tls init` made certificates (see security.py).
+    secure: bool = False
     versions: dict[str, str] = field(default_factory=read_versions)
 
 
@@ -113,11 +117,26 @@ class Mosquitto(Server):
 
     @property
     def ports(self) -> list[int]:
-        return [self.config.mqtt_port]
+        return [self.config.mqtt_port] + ([self.config.mqtt_tls_port] if self.tls_files else [])
 
     @property
     def address(self) -> str:
-        return f"mqtt://{self.config.host}:{self.config.mqtt_port}"
+        plain = f"mqtt://{self.config.host}:{self.config.mqtt_port}"
+        return plain + (f" mqtts://{self.config.host}:{self.config.mqtt_tls_port}" if self.tls_files else "")
+
+    @property
+    def passwd_file(self) -> Path:
+        return self.dir / "passwd"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.config.root / "tls"
+
+    @property
+    def tls_files(self) -> dict[str, Path] | None:
+        """The server's TLS files when secure mode is on and `brain tls init` made them."""
+        files = {n: self.tls_dir / n for n in ("ca.crt", "server.crt", "server.key")}
+        return files if self.config.secure and all(p.exists() for p in files.values()) else None
 
     def check_installed(self) -> None:
         if not shutil.which("mosquitto"):
@@ -130,8 +149,32 @@ class Mosquitto(Server):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = [
             "# written by `brain stack up`; edits are overwritten",
+            "per_listener_settings false",
             f"listener {self.config.mqtt_port} {self.config.host}",
-            "allow_anonymous true",
+        ]
+        if self.tls_files:
+            tls = self.tls_files
+            conf += [
+                f"listener {self.config.mqtt_tls_port} {self.config.host}",
+                f"cafile {tls['ca.crt']}",
+                f"certfile {tls['server.crt']}",
+                f"keyfile {tls['server.key']}",
+                "tls_version tlsv1.2",
+            ]
+        if self.config.secure:
+            from brain.stack.security import ACL
+
+            if not self.passwd_file.exists():
+                self.passwd_file.touch(mode=0o600)
+            (self.dir / "acl").write_text(ACL)
+            conf += [
+                "allow_anonymous false",
+                f"password_file {self.passwd_file}",
+                f"acl_file {self.dir / 'acl'}",
+            ]
+        else:
+            conf += ["allow_anonymous true"]
+        conf += [
             "persistence true",
             f"persistence_location {self.data_dir}/",
             # Save the in-memory store every second: a crash loses at most one second of queue.
@@ -154,6 +197,8 @@ class Mosquitto(Server):
         return [shutil.which("mosquitto") or "mosquitto", "-c", str(self.dir / "mosquitto.conf")]
 
     def ready(self) -> bool:
+        if self.config.secure:  # anonymous CONNECT is refused by design: the port answering is enough
+            return port_open(self.config.host, self.config.mqtt_port)
         return port_open(self.config.host, self.config.mqtt_port) and _mqtt_connects(
             self.config.host, self.config.mqtt_port
         )
