@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("ingest.simulator.cli", "deterministic simulated factory: MQTT (JSON, Sparkplug B), JSONL"),
     "sink": ("processors.sink.cli", "Kafka -> InfluxDB: KPIs, alerts (and raw readings with --raw)"),
     "influx": ("processors.sink.influx_init", "influx init: create the databases/buckets and retention"),
+    "secrets": ("brain.secrets", "secrets init: write .env for docker compose with generated passwords"),
 }
 
 
