@@ -10,6 +10,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from brain.plant.alerts import parse_alert_rules
 from brain.plant.model import (
     DAYS,
     DEFAULT_GRID_FACTOR,
@@ -101,7 +102,7 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
         "grid_emission_factor_kg_per_kwh",
         minimum=0.0,
     )
-    alerts = tuple(v.list(top.get("alerts", []), "alerts"))
+    alerts = parse_alert_rules(top.get("alerts", []), source, sites)  # brain/plant/alerts.py
     # kept as data for the ingest bridge, which validates it (ingest/plantconfig.py): any mapping
     sparkplug = top.get("sparkplug") or {}
     if not isinstance(sparkplug, dict):
