@@ -88,6 +88,7 @@ class _Record:
     is_reading: bool
     reason: str | None = None
     sent_at: float = 0.0
+    no: int = 0  # creation order: failed records go back into the queue in this order
 
 
 class Bridge:
@@ -118,6 +119,8 @@ class Bridge:
         self._producer: Any = None
         self._kafka_retry_at = 0.0
         self._kafka_backoff = 0.0
+        self._kafka_warned_at = 0.0
+        self._record_no = 0
         self._client: Any = None
         self._metrics_server: Any = None
 
@@ -219,7 +222,9 @@ class Bridge:
         self.counters.kafka_up = 0
         self._kafka_backoff = min(max(0.25, self._kafka_backoff * 2), self.options.kafka_backoff_max_s)
         self._kafka_retry_at = time.monotonic() + self._kafka_backoff
-        if self._kafka_backoff >= 1:
+        now = time.monotonic()
+        if self._kafka_backoff >= 1 and now - self._kafka_warned_at >= 5:
+            self._kafka_warned_at = now
             logs.event(
                 log, "bridge.kafka_unavailable", logging.WARNING,
                 error=f"{type(exc).__name__}: {exc}", retry_in_s=round(self._kafka_backoff, 2),
@@ -273,13 +278,14 @@ class Bridge:
     def _collect_results(self) -> None:
         c = self.counters
         now = time.monotonic()
+        failed: list[_Record] = []
         while True:
             try:
                 record, exc = self._results.get_nowait()
             except queue.Empty:
-                return
+                break
             if exc is not None:  # delivery failed after the producer's own retries: send it again
-                self._unsent.appendleft(record)
+                failed.append(record)
                 self._kafka_failed(exc)
                 continue
             latency = (now - record.sent_at) * 1000
@@ -294,6 +300,9 @@ class Bridge:
                 c.dead_letters_out += 1
                 c.dead_letter_reasons[record.reason or "?"] += 1
             record.entry.outstanding -= 1
+        if failed:  # ahead of everything not yet sent, in their original order
+            failed.sort(key=lambda r: r.no)
+            self._unsent.extendleft(reversed(failed))
 
     def _ack_ready(self) -> None:
         """PUBACK, in arrival order, every message whose records Kafka confirmed."""
@@ -311,17 +320,20 @@ class Bridge:
         c.messages_in += 1
         entry = _Pending(msg.mid, msg.qos, generation)
         out = parse_message(msg.topic, msg.payload, self._now_ms(), self.config, self.sparkplug)
+        o, unsent = self.options, self._unsent
+        no = self._record_no
         for reading in out.readings:
+            no += 1
             value = orjson.dumps(reading.to_dict())
-            self._unsent.append(
-                _Record(entry, self.options.readings_topic, reading.key.encode(), value, True)
-            )
+            unsent.append(_Record(entry, o.readings_topic, reading.key.encode(), value, True, None, 0.0, no))
+        key = msg.topic.encode()
         for dl in out.dead_letters:
-            rec = _Record(
-                entry, self.options.deadletter_topic, msg.topic.encode(), dl.to_json(), False, dl.reason.value
+            no += 1
+            unsent.append(
+                _Record(entry, o.deadletter_topic, key, dl.to_json(), False, dl.reason.value, 0.0, no)
             )
-            self._unsent.append(rec)
-        entry.outstanding = len(out.readings) + len(out.dead_letters)
+        entry.outstanding = no - self._record_no
+        self._record_no = no
         if out.ignored is not None:
             c.messages_ignored += 1
         for action in out.actions:

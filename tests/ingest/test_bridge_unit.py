@@ -208,3 +208,20 @@ def test_run_stops_cleanly_without_servers(monkeypatch):
     stop.set()
     thread.join(5)
     assert not thread.is_alive() and client is not None
+
+
+def test_failed_records_are_resent_in_their_original_order():
+    bridge, producer = make()
+    feed(bridge, *(Msg("brain/v1/s/l/m/count_total", b"%d" % i, i + 1) for i in range(4)))
+    futures = [f for *_, f in producer.sent]
+    for f in reversed(futures[:3]):  # failures reported in reverse order
+        f.fail(RuntimeError("broker went away"))
+    futures[3].succeed()
+    bridge._step(block_s=0)
+    assert [orjson.loads(r.value)["value"] for r in bridge._unsent] == [0, 1, 2]
+    bridge._kafka_retry_at = 0
+    bridge._step(block_s=0)
+    for *_, f in producer.sent[4:]:
+        f.succeed()
+    bridge._step(block_s=0)
+    assert bridge._client.acks == [1, 2, 3, 4]
