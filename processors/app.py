@@ -1,0 +1,78 @@
+"""The Faust app of the stream processors, built from settings (no import-time side effects).
+
+    app = build_app(plant, settings, opts, partitions=6)
+
+Topics: readings (input) and a wall-clock tick topic feed the `machines` agent; machine partials
+(keyed by site) and the ticks feed the `rollup` agent; both write KPI records to the output
+topic. Readings, ticks and partials have the same partition count, so Faust assigns partition p
+of all three (and of both tables' changelogs) to the same worker. The agents are loops over
+batches; the work is in machine_agent.py / rollup.py and the pure cores they call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from brain.plant import Plant
+from brain.settings import Settings
+from processors.machine_agent import MachineWorker
+from processors.options import ProcessorOptions
+from processors.rollup import RollupWorker
+
+
+def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, partitions: int) -> Any:
+    import faust
+
+    app = faust.App(
+        opts.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store=opts.store,
+        datadir=str(opts.data_dir / opts.app_id),
+        topic_partitions=partitions,
+        topic_replication_factor=1,
+        table_standby_replicas=0,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=opts.commit_interval_s,
+        stream_recovery_delay=0.0,
+        web_enabled=False,
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    raw = {"key_serializer": "raw", "value_serializer": "raw"}
+    readings = app.topic(opts.input_topic, opts.ticks, **raw)
+    partials_in = app.topic(opts.partials_topic, opts.ticks, **raw)
+    ticks = app.topic(opts.ticks, partitions=partitions, **raw)
+    topics = {
+        "out": app.topic(opts.output_topic, **raw),
+        "late": app.topic(opts.late_topic, **raw),
+        "partials": app.topic(opts.partials_topic, **raw),
+    }
+    machines_table = app.Table("machines", partitions=partitions, key_type=bytes, value_type=bytes)
+    rollup_table = app.Table("rollup", partitions=partitions, key_type=bytes, value_type=bytes)
+    machine_worker = MachineWorker(app, plant, opts, table=machines_table, topics=topics)
+    rollup_worker = RollupWorker(app, plant, opts, table=rollup_table, topics=topics)
+
+    @app.agent(readings, name="machines")
+    async def machines(stream: Any) -> None:
+        async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
+            await machine_worker.handle(events)
+
+    @app.agent(partials_in, name="rollup")
+    async def rollup(stream: Any) -> None:
+        async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
+            await rollup_worker.handle(events)
+
+    @app.timer(opts.tick_s)
+    async def tick() -> None:  # one tick per partition this worker owns: idle timeouts, throttled output
+        for tp in sorted(app.consumer.assignment()):
+            if tp.topic == opts.ticks:
+                await ticks.send(value=b"tick", partition=tp.partition)
+
+    @app.on_partitions_revoked.connect
+    async def forget(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        machine_worker.reset()
+        rollup_worker.reset()
+
+    app.brain_workers = (machine_worker, rollup_worker)  # for tests and the benchmark
+    return app

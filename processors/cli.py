@@ -1,0 +1,169 @@
+"""`brain process`: run a stream processor worker (readings -> KPI records, machine/line/site).
+
+    brain process --config PLANT.yaml [--workers N] [--app-id ID] [--grace-s S] [--idle-timeout-s S]
+                  [--emit-interval-ms MS] [--input-topic T] [--output-topic T] [--late-topic T]
+                  [--partials-topic T] [--data-dir DIR] [--store memory://|rocksdb://]
+
+Workers with the same app id share the input partitions (start more of them, or `--workers N`).
+docs/PROCESSORS.md describes what it does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from brain import logs
+from brain.plant import PlantConfigError, load_plant
+from brain.settings import Settings, SettingsError
+from processors.options import WINDOWS, ProcessorOptions
+
+log = logging.getLogger("brain.process")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    d = ProcessorOptions()
+    a = parser.add_argument
+    a("--config", required=True, help="plant YAML (see docs/CONFIG.md)")
+    a("--workers", type=int, default=1, help="worker processes to run here (same app id); default 1")
+    a("--app-id", default=d.app_id, help=f"Faust app id = consumer group (default {d.app_id})")
+    a("--grace-s", type=float, default=d.grace_ms / 1000, help="allowed lateness, seconds (default 30)")
+    a(
+        "--idle-timeout-s",
+        type=float,
+        default=d.idle_timeout_ms / 1000,
+        help="a machine silent this long (wall clock) has its windows closed; default 60",
+    )
+    a(
+        "--emit-interval-ms",
+        type=int,
+        default=d.emit_interval_ms,
+        help="provisional records of one key at most this often (finals at once); default 1000",
+    )
+    a("--input-topic", default=d.input_topic)
+    a("--output-topic", default=d.output_topic)
+    a("--late-topic", default=d.late_topic)
+    a("--partials-topic", default=d.partials_topic, help="machine partials for the line/site rollup")
+    a("--windows", default=",".join(d.windows), help=f"comma-separated, from {','.join(WINDOWS)}")
+    a("--data-dir", type=Path, default=d.data_dir, help="Faust data dir (tables' local stores)")
+    a("--store", default=d.store, help="table store: memory:// (default) or rocksdb:// (needs rocksdict)")
+    a("--batch-max", type=int, default=d.batch_max, help="events per batch (default 5000)")
+    a("--stats-interval-s", type=float, default=d.stats_interval_s)
+    a("--log-level", default="INFO")
+    parser.set_defaults(run=run)
+
+
+def options(args: argparse.Namespace) -> ProcessorOptions:
+    windows = tuple(w.strip() for w in args.windows.split(",") if w.strip())
+    bad = [w for w in windows if w not in WINDOWS]
+    if bad:
+        raise ValueError(f"--windows: unknown window {bad[0]!r}; choose from {', '.join(WINDOWS)}")
+    return replace(
+        ProcessorOptions(),
+        app_id=args.app_id,
+        input_topic=args.input_topic,
+        output_topic=args.output_topic,
+        late_topic=args.late_topic,
+        partials_topic=args.partials_topic,
+        grace_ms=int(args.grace_s * 1000),
+        idle_timeout_ms=int(args.idle_timeout_s * 1000),
+        emit_interval_ms=args.emit_interval_ms,
+        windows=windows,
+        data_dir=args.data_dir,
+        store=args.store,
+        batch_max=args.batch_max,
+        stats_interval_s=args.stats_interval_s,
+    )
+
+
+def prepare_topics(bootstrap: str, opts: ProcessorOptions) -> int:
+    """Partition count of the input topic; creates the output, late, partials and tick topics
+    when missing (never changes existing ones). Raises ValueError when they cannot work together."""
+    from kafka import KafkaConsumer
+
+    from brain.stack.servers import ensure_topics
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        topics = consumer.topics()
+        n = len(consumer.partitions_for_topic(opts.input_topic) or ())
+        if opts.input_topic not in topics or n == 0:
+            raise ValueError(f"input topic {opts.input_topic!r} does not exist")
+        wanted = {opts.output_topic: n, opts.late_topic: n, opts.partials_topic: n, opts.ticks: n}
+        missing = {name: parts for name, parts in wanted.items() if name not in topics}
+        if missing:
+            ensure_topics(bootstrap, missing)
+        for name in (opts.partials_topic, opts.ticks):
+            have = len(consumer.partitions_for_topic(name) or ()) if name not in missing else n
+            if have != n:
+                raise ValueError(
+                    f"topic {name!r} has {have} partitions, the input topic {n}: they must match"
+                )
+    finally:
+        consumer.close()
+    return n
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        plant = load_plant(args.config)
+        settings = Settings.from_env()
+        opts = options(args)
+    except (PlantConfigError, SettingsError, ValueError) as exc:
+        print(f"brain process: {exc}", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return _run_many(args)
+    try:
+        partitions = prepare_topics(settings.kafka_bootstrap, opts)
+    except ValueError as exc:
+        print(f"brain process: {exc}", file=sys.stderr)
+        return 2
+    from faust.worker import Worker
+
+    from processors.app import build_app
+
+    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    app = build_app(plant, settings, opts, partitions=partitions)
+    logs.event(
+        log,
+        "process.start",
+        app_id=opts.app_id,
+        input=opts.input_topic,
+        output=opts.output_topic,
+        partitions=partitions,
+        grace_ms=opts.grace_ms,
+        store=opts.store,
+    )
+    worker = Worker(app, loglevel=args.log_level.upper(), quiet=True, override_logging=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def _run_many(args: argparse.Namespace) -> int:
+    argv = [a for a in sys.argv[1:]]
+    if "--workers" in argv:
+        i = argv.index("--workers")
+        del argv[i : i + 2]
+    argv = [a for a in argv if not a.startswith("--workers=")]
+    if argv and argv[0] != "process":
+        argv.insert(0, "process")
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "brain.cli", *argv, "--workers", "1"])
+        for _ in range(args.workers)
+    ]
+    try:
+        return max(p.wait() for p in procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            p.wait()

@@ -1,0 +1,196 @@
+"""Per-machine KPI windows on the stream: the glue between Faust events and `MachineStream`.
+
+One batch of events (readings, and ticks of the wall-clock timer) is handled as:
+
+1. per partition: decode readings, apply them to their machine's state (a reading at or below the
+   offset the state already holds is a re-delivery and skipped); on a tick, run the idle timeout
+   of that partition's machines; then ask every touched machine which windows to emit;
+2. send the KPI records (`brain.kpis`), partials (`brain.partials`) and too-late readings
+   (`brain.late`), and wait until Kafka has them;
+3. write the changed machine states to the table (changelog) and wait again.
+
+Faust acks the batch (and may commit its offsets) only after this returns. A crash before 3
+re-processes the batch from the old state and re-emits the same records; a crash after 3 skips
+the re-delivered readings by offset. Either way nothing is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections import Counter
+from contextlib import contextmanager
+from typing import Any
+
+from brain import logs
+from brain.plant import Machine, Plant
+from processors.kpi import TOO_LATE, Context
+from processors.machine_state import DUP, MachineStream
+from processors.messages import dumps, loads, machine_record, partial_message, record_key
+from processors.options import ProcessorOptions
+
+log = logging.getLogger("brain.process")
+
+
+@contextmanager
+def in_partition_of(event: Any):
+    """Table writes go to the changelog partition of 'the current event': make it `event`."""
+    from faust.streams import _current_event
+
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class Sender:
+    """Collects outgoing messages of a batch; `flush` sends them and waits for Kafka's acks."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.out: list[tuple[Any, bytes, bytes]] = []
+
+    def add(self, topic: Any, key: bytes, value: bytes) -> None:
+        self.out.append((topic, key, value))
+
+    async def flush(self) -> None:
+        for topic, key, value in self.out:
+            await topic.send(key=key, value=value)
+        self.out.clear()
+        await self.app.producer.flush()
+
+
+class MachineWorker:
+    def __init__(self, app: Any, plant: Plant, opts: ProcessorOptions, *, table: Any, topics: dict) -> None:
+        self.app, self.opts, self.table, self.topics = app, opts, table, topics
+        self.ctx = Context.from_plant(plant)
+        self.machines: dict[str, tuple[str, str, Machine]] = {
+            f"{s.id}/{ln.id}/{m.id}": (s.id, ln.id, m) for s, ln, m in plant.machines()
+        }
+        self.cache: dict[str, MachineStream] = {}
+        self.index: dict[int, set[str]] = {}  # partition -> machine keys (for the idle timeout)
+        self.stats: Counter[str] = Counter()
+        self._unknown: set[str] = set()
+        self._indexed: set[int] = set()
+        self._stats_at = time.monotonic()
+
+    def reset(self) -> None:
+        """Partitions moved: forget cached states (the table is the truth)."""
+        self.cache.clear()
+        self.index.clear()
+        self._indexed.clear()
+
+    def _load(self, key: str, partition: int) -> MachineStream:
+        ms = self.cache.get(key)
+        if ms is None:
+            _, _, machine = self.machines[key]
+            raw = self.table.get(key.encode())
+            o = self.opts
+            if raw is None:
+                ms = MachineStream(machine, self.ctx, o.grace_ms, o.windows, o.stale_counter_ms)
+            else:
+                ms = MachineStream.from_dict(
+                    loads(raw), machine, self.ctx, o.grace_ms, o.windows, o.stale_counter_ms
+                )
+            self.cache[key] = ms
+            self.index.setdefault(partition, set()).add(key)
+        return ms
+
+    def _index_partition(self, partition: int) -> set[str]:
+        keys = self.index.setdefault(partition, set())
+        if partition not in self._indexed:  # after a (re)assignment: this partition's machines
+            self._indexed.add(partition)
+            for k, raw in list(self.table.items()):
+                if loads(raw).get("p") == partition:
+                    keys.add(k.decode() if isinstance(k, bytes) else k)
+        return keys
+
+    async def handle(self, events: list[Any]) -> None:
+        now = time.time() * 1000
+        send = Sender(self.app)
+        by_part: dict[int, list[Any]] = {}
+        for ev in events:
+            by_part.setdefault(ev.message.partition, []).append(ev)
+        writes: list[tuple[Any, set[str]]] = []
+        for partition, evs in by_part.items():
+            changed: set[str] = set()
+            ticked = False
+            for ev in evs:
+                if ev.message.topic == self.opts.ticks:
+                    ticked = True
+                else:
+                    self._reading(ev, partition, now, changed, send)
+            stepped = set(changed)
+            if ticked:
+                for key in self._index_partition(partition):
+                    if key in self.machines:
+                        stepped.add(key)
+                        if self._load(key, partition).idle(now, self.opts.idle_timeout_ms):
+                            changed.add(key)
+            for key in stepped:
+                if self._emit(key, now, send):
+                    changed.add(key)
+            writes.append((evs[-1], changed))
+        await send.flush()  # records first: a state is never ahead of what was emitted
+        for event, changed in writes:
+            with in_partition_of(event):
+                for key in changed:
+                    state = self.cache[key].to_dict()
+                    state["p"] = event.message.partition
+                    self.table[key.encode()] = dumps(state)
+        await self.app.producer.flush()
+        self._log_stats()
+
+    def _reading(self, ev: Any, partition: int, now: float, changed: set[str], send: Sender) -> None:
+        try:
+            r = loads(ev.value)
+            key = f"{r['site']}/{r['line']}/{r['machine']}"
+            metric, value, ts = r["metric"], r["value"], r["ts"]
+            if not isinstance(ts, int) or isinstance(ts, bool) or not isinstance(metric, str):
+                raise TypeError("ts must be integer epoch ms, metric a string")
+        except (ValueError, TypeError, KeyError) as exc:
+            self.stats["bad"] += 1
+            if self.stats["bad"] == 1:
+                logs.event(log, "process.bad_reading", logging.WARNING, error=str(exc)[:200])
+            return
+        if key not in self.machines:
+            self.stats["unknown_machine"] += 1
+            if key not in self._unknown:
+                self._unknown.add(key)
+                logs.event(log, "process.unknown_machine", logging.WARNING, machine=key)
+            return
+        ms = self._load(key, partition)
+        outcome = ms.add(metric, value, ts, ev.message.offset, now)
+        self.stats["readings"] += 1
+        if outcome == DUP:
+            self.stats["duplicates"] += 1
+            return
+        changed.add(key)
+        if outcome == TOO_LATE:
+            self.stats["late"] += 1
+            send.add(self.topics["late"], key.encode(), ev.value)
+            logs.event(log, "process.late", logging.INFO, machine=key, ts=ts, watermark=ms.wm, count=ms.late)
+
+    def _emit(self, key: str, now: float, send: Sender) -> bool:
+        ms = self.cache[key]
+        emits = ms.step(now, self.opts.emit_interval_ms)
+        if not emits:
+            return False
+        site, line, machine = self.machines[key][0], self.machines[key][1], self.machines[key][2].id
+        site_key = site.encode()
+        for e in emits:
+            rec = machine_record(e, site, line, machine, self.ctx)
+            send.add(self.topics["out"], record_key(rec), dumps(rec))
+            send.add(
+                self.topics["partials"], site_key, partial_message(e, site, line, machine, ms.seq, ms.wm or 0)
+            )
+        self.stats["records"] += len(emits)
+        return True
+
+    def _log_stats(self) -> None:
+        t = time.monotonic()
+        if t - self._stats_at >= self.opts.stats_interval_s:
+            self._stats_at = t
+            logs.event(log, "process.stats", agent="machines", t=round(t, 3), **dict(self.stats))

@@ -1,0 +1,45 @@
+"""Options of the stream processors (`brain process`), with their defaults.
+
+Plain data: the CLI fills it from its flags, tests and the benchmark build it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from brain import settings as _s
+
+WINDOWS = ("1m", "15m", "1h", "shift", "day")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorOptions:
+    """How a worker runs. Times are milliseconds unless the name says otherwise."""
+
+    app_id: str = "brain-processors"
+    input_topic: str = _s.TOPIC_READINGS
+    output_topic: str = _s.TOPIC_KPIS
+    late_topic: str = _s.TOPIC_LATE
+    partials_topic: str = "brain.partials"
+    tick_topic: str = ""  # default: "<app_id>-ticks"
+    grace_ms: int = 30_000
+    idle_timeout_ms: int = 60_000  # wall clock: a silent machine's watermark moves with the clock
+    emit_interval_ms: int = 1_000  # provisional records of one key at most this often (finals at once)
+    rollup_wait_ms: int = (
+        60_000  # event time a line/site window waits for a configured machine that never sent
+    )
+    rollup_retention_ms: int = 15 * 60_000  # event time a finished line/site window is kept for corrections
+    stale_counter_ms: int = 3_600_000  # a counter silent longer than this starts over (logged)
+    windows: tuple[str, ...] = WINDOWS
+    store: str = "memory://"
+    data_dir: Path = field(default_factory=lambda: Path(".brain/processors"))
+    batch_max: int = 5_000
+    batch_within_s: float = 0.2
+    tick_s: float = 1.0
+    commit_interval_s: float = 1.0
+    stats_interval_s: float = 10.0
+
+    @property
+    def ticks(self) -> str:
+        return self.tick_topic or f"{self.app_id}-ticks"
