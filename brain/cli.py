@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("brain.demo", "bring the stack up and run the main job"),
     "kpi": ("processors.kpi.cli", "compute KPI records from a file of readings (same code as the stream)"),
     "bridge": ("ingest.bridge_cli", "MQTT -> Kafka bridge: JSON v1 and Sparkplug B to brain.readings"),
+    "alerts": ("processors.alerts.cli", "alert rules of the plant config on the stream -> brain.alerts"),
+    "notify": ("processors.notify.cli", "deliver brain.alerts: MQTT, DingTalk, WeCom, Feishu, webhooks"),
     "process": ("processors.cli", "stream processors: readings -> KPI records (machine, line, site)"),
     "dashboards": ("dashboards.cli", "Grafana dashboards: build, check (offline), push to a Grafana"),
     "simulate": ("ingest.simulator.cli", "deterministic simulated factory: MQTT (JSON, Sparkplug B), JSONL"),

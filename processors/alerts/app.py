@@ -1,0 +1,131 @@
+"""`brain alerts` as a Faust app (the only module of processors/alerts that imports faust).
+
+    app = build_app(plant, settings, opts)
+
+One agent consumes readings, KPI records and dead letters (three topics, any partition counts)
+and a wall-clock timer ticks; both run the pure `AlertEngine` against one Faust Table,
+`alert-state` (key: alert id, value: the rule's JSON state) whose changelog is compacted in
+Kafka: a restarted worker recovers every alert's state (firing, pending since, last notified)
+before it consumes or ticks again, so it neither fires an alert again nor forgets one.
+
+The table writes its changelog by key (`use_partitioner`), not by the input partition, so the
+timer can write too and the input topics need not be co-partitioned. The price: run ONE worker
+per app id (a second one would recover only part of the state). Split the load by running one
+app id per group of sites (`--site`), each with its own plant config.
+
+Events go to the output topic (`brain.alerts`) as JSON with key = alert id. Delivery is at
+least once: after a crash, an event may be sent twice with the same id and `started` (the sink
+overwrites, the notifier deduplicates per id/state/started/notification).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from brain import logs
+from brain import settings as _s
+from brain.plant import Plant
+from brain.settings import Settings
+from processors.alerts.engine import AlertEngine
+from processors.alerts.events import AlertEvent
+
+log = logging.getLogger("brain.alerts")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertOptions:
+    app_id: str = "brain-alerts"
+    readings_topic: str = _s.TOPIC_READINGS
+    kpis_topic: str = _s.TOPIC_KPIS
+    deadletter_topic: str = _s.TOPIC_DEADLETTER
+    output_topic: str = _s.TOPIC_ALERTS
+    tick_s: float = 1.0
+    store: str = "memory://"
+    data_dir: Path = field(default_factory=lambda: Path(".brain/alerts"))
+    commit_interval_s: float = 1.0
+    batch_max: int = 1000
+    batch_within_s: float = 0.2
+    offset_reset: str = "latest"  # a new app id starts at the end of the inputs (not replaying history)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class AlertWorker:
+    """The glue between Faust and the engine: decode, evaluate, send. No Faust import here."""
+
+    def __init__(self, engine: AlertEngine, table: Any, out: Any, kinds: dict[str, str]) -> None:
+        self.engine, self.table, self.out, self.kinds = engine, table, out, kinds
+        self.counts = {"in": 0, "bad": 0, "out": 0}
+
+    async def handle(self, topic: str, value: bytes | None) -> None:
+        self.counts["in"] += 1
+        try:
+            data = orjson.loads(value or b"null")
+        except orjson.JSONDecodeError:
+            self.counts["bad"] += 1
+            return
+        if not isinstance(data, dict):
+            self.counts["bad"] += 1
+            return
+        await self.send(self.engine.process(self.kinds[topic], data, self.table, now_ms()))
+
+    async def tick(self) -> None:
+        await self.send(self.engine.tick(self.table, now_ms()))
+
+    async def send(self, events: list[AlertEvent]) -> None:
+        for event in events:
+            await self.out.send(key=event.id.encode(), value=orjson.dumps(event.to_dict()))
+            self.counts["out"] += 1
+            logs.event(
+                log, "alerts.event", id=event.id, state=event.state, severity=event.severity,
+                value=event.value, notification=event.notification,
+            )  # fmt: skip
+
+
+def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
+    import faust
+
+    app = faust.App(
+        opts.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store=opts.store,
+        datadir=str(opts.data_dir / opts.app_id),
+        topic_replication_factor=1,
+        table_standby_replicas=0,
+        consumer_auto_offset_reset=opts.offset_reset,
+        broker_commit_interval=opts.commit_interval_s,
+        stream_recovery_delay=0.0,
+        web_enabled=False,
+        autodiscover=False,
+    )
+    raw = {"key_serializer": "raw", "value_serializer": "raw"}
+    kinds = {opts.readings_topic: "reading", opts.kpis_topic: "kpi", opts.deadletter_topic: "deadletter"}
+    source = app.topic(*kinds, **raw)
+    out = app.topic(opts.output_topic, **raw)
+    # key and value types None: both JSON (str keys, dict values) in the changelog
+    table = app.Table("alert-state", partitions=1, use_partitioner=True)
+    worker = AlertWorker(AlertEngine.from_plant(plant), table, out, kinds)
+
+    @app.agent(source, name="alerts")
+    async def alerts(stream: Any) -> None:
+        async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
+            for event in events:
+                await worker.handle(event.message.topic, event.value)
+
+    @app.timer(opts.tick_s)
+    async def tick() -> None:
+        # Never before the table is recovered: a tick on an empty table would start over.
+        if app.in_recovery or not app.tables.recovery.completed.is_set():
+            return
+        await worker.tick()
+
+    app.brain_worker = worker  # for tests
+    return app

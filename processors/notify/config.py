@@ -1,0 +1,232 @@
+"""NOTIFY.yaml: who gets which alerts, how (`brain notify --config NOTIFY.yaml`).
+
+    mqtt: {enabled: true, qos: 1}           # brain/v1/alerts/{site}/{line}/{machine}/{rule}
+    receivers:
+      ops_dingtalk: {kind: dingtalk, url_env: DINGTALK_URL, secret_env: DINGTALK_SECRET}
+      ...
+    routes:
+      - {site: "*", line: "*", severity: [warning, critical], receivers: [ops_dingtalk]}
+
+Secrets never live in this file: a receiver names environment variables (`url_env`, and
+`secret_env` for signing); a key like `url`, `secret`, `token` or `key` is rejected. Errors name
+the file, key path, expected and found (like the plant config), never a secret's value.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from brain.plant.alerts import SEVERITIES
+
+KINDS = ("dingtalk", "wecom", "feishu", "generic")
+LANGS = ("zh", "en", "both")
+STATES = ("firing", "resolved")
+_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_SECRET_KEYS = ("url", "webhook", "secret", "token", "key", "access_token", "password")
+
+
+class NotifyConfigError(ValueError):
+    def __init__(self, source: str, path: str, expected: str, found: Any) -> None:
+        shown = (
+            "a mapping" if isinstance(found, dict) else ("a list" if isinstance(found, list) else repr(found))
+        )
+        super().__init__(f"{source}: {path}: expected {expected}, found {shown}")
+
+
+@dataclass(frozen=True, slots=True)
+class Receiver:
+    name: str
+    kind: str
+    url_env: str
+    secret_env: str | None = None
+    lang: str = "zh"
+    rate_per_min: float = 20.0  # DingTalk allows 20 messages a minute per robot
+    max_attempts: int = 5
+    backoff_s: float = 1.0
+    backoff_max_s: float = 60.0
+    timeout_s: float = 10.0
+    max_wait_s: float = 60.0  # longest wait for the rate limit before giving up (dead letter)
+
+    def url(self, env: dict[str, str] | None = None) -> str:
+        return (os.environ if env is None else env)[self.url_env]
+
+    def secret(self, env: dict[str, str] | None = None) -> str | None:
+        return None if self.secret_env is None else (os.environ if env is None else env)[self.secret_env]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    receivers: tuple[str, ...]
+    site: str = "*"
+    line: str = "*"
+    severities: tuple[str, ...] = SEVERITIES
+    states: tuple[str, ...] = STATES
+    rules: str = "*"
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        line = event.get("line") or "-"
+        return (
+            fnmatch.fnmatchcase(str(event.get("site")), self.site)
+            and (self.line == "*" or fnmatch.fnmatchcase(line, self.line))
+            and event.get("severity") in self.severities
+            and event.get("state") in self.states
+            and fnmatch.fnmatchcase(str(event.get("rule")), self.rules)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MqttOptions:
+    enabled: bool = True
+    qos: int = 1
+    prefix: str = "brain/v1/alerts"
+    client_id: str = "brain-notify"
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    mqtt: MqttOptions = field(default_factory=MqttOptions)
+    receivers: dict[str, Receiver] = field(default_factory=dict)
+    routes: tuple[Route, ...] = ()
+    source: str = "<notify>"
+
+    def targets(self, event: dict[str, Any]) -> list[Receiver]:
+        """The receivers an event goes to (each once, in route order)."""
+        names: dict[str, None] = {}
+        for route in self.routes:
+            if route.matches(event):
+                names.update(dict.fromkeys(route.receivers))
+        return [self.receivers[n] for n in names]
+
+    def check_env(self, env: dict[str, str] | None = None) -> None:
+        """Every referenced variable is set (names only in the message, never values)."""
+        env = dict(os.environ if env is None else env)
+        for r in self.receivers.values():
+            for var in (r.url_env, r.secret_env):
+                if var is not None and not env.get(var):
+                    raise NotifyConfigError(
+                        self.source,
+                        f"receivers.{r.name}",
+                        f"environment variable {var} to be set",
+                        "it unset",
+                    )
+
+
+def load_notify(path: str) -> NotifyConfig:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise NotifyConfigError(path, "(file)", "a readable file", str(exc)) from exc
+    except yaml.YAMLError as exc:
+        raise NotifyConfigError(path, "(file)", "valid YAML", str(getattr(exc, "problem", exc))) from exc
+    return parse_notify(data, path)
+
+
+def parse_notify(data: Any, source: str = "<notify>") -> NotifyConfig:
+    def fail(path: str, expected: str, found: Any) -> NotifyConfigError:
+        return NotifyConfigError(source, path, expected, found)
+
+    def mapping(d: Any, path: str, keys: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(d, dict):
+            raise fail(path, "a mapping", d)
+        for k in d:
+            if k in _SECRET_KEYS:
+                raise fail(f"{path}.{k}", f"no secret in the file: name an environment variable ({k}_env)", k)
+            if k not in keys:
+                raise fail(f"{path}.{k}", "one of the keys " + ", ".join(keys) + " (unknown key)", k)
+        return d
+
+    def number(d: dict[str, Any], key: str, path: str, default: float, minimum: float = 0.0) -> float:
+        v = d.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < minimum:
+            raise fail(f"{path}.{key}", f"a number >= {minimum:g}", v)
+        return float(v)
+
+    top = mapping(data or {}, "(top level)", ("mqtt", "receivers", "routes"))
+    m = mapping(top.get("mqtt") or {}, "mqtt", ("enabled", "qos", "prefix", "client_id"))
+    if m.get("qos", 1) not in (0, 1, 2):
+        raise fail("mqtt.qos", "0, 1 or 2", m.get("qos"))
+    if not isinstance(m.get("enabled", True), bool):
+        raise fail("mqtt.enabled", "true or false", m.get("enabled"))
+    mqtt = MqttOptions(
+        m.get("enabled", True), m.get("qos", 1), str(m.get("prefix", "brain/v1/alerts")).rstrip("/"),
+        str(m.get("client_id", "brain-notify")),
+    )  # fmt: skip
+    receivers: dict[str, Receiver] = {}
+    raw_receivers = top.get("receivers") or {}
+    if not isinstance(raw_receivers, dict):
+        raise fail("receivers", "a mapping of receiver name -> receiver", raw_receivers)
+    keys = ("kind", "url_env", "secret_env", "lang", "rate_per_min", "max_attempts", "backoff_s",
+            "backoff_max_s", "timeout_s", "max_wait_s")  # fmt: skip
+    for name, raw in raw_receivers.items():
+        path = f"receivers.{name}"
+        if not isinstance(name, str) or not _ID.match(name):
+            raise fail(path, "a receiver name of letters, digits, '_', '-', '.'", name)
+        r = mapping(raw, path, keys)
+        if r.get("kind") not in KINDS:
+            raise fail(f"{path}.kind", "one of " + ", ".join(KINDS), r.get("kind"))
+        for var in ("url_env", "secret_env"):
+            value = r.get(var)
+            if (var == "url_env" or value is not None) and (
+                not isinstance(value, str) or not _ENV.match(value)
+            ):
+                raise fail(f"{path}.{var}", "an environment variable name (e.g. DINGTALK_URL)", value)
+        if r.get("lang", "zh") not in LANGS:
+            raise fail(f"{path}.lang", "one of " + ", ".join(LANGS), r.get("lang"))
+        attempts = r.get("max_attempts", 5)
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise fail(f"{path}.max_attempts", "an integer >= 1", attempts)
+        receivers[name] = Receiver(
+            name=name,
+            kind=r["kind"],
+            url_env=r["url_env"],
+            secret_env=r.get("secret_env"),
+            lang=r.get("lang", "zh"),
+            rate_per_min=number(r, "rate_per_min", path, 20.0, 0.001),
+            max_attempts=attempts,
+            backoff_s=number(r, "backoff_s", path, 1.0),
+            backoff_max_s=number(r, "backoff_max_s", path, 60.0),
+            timeout_s=number(r, "timeout_s", path, 10.0, 0.001),
+            max_wait_s=number(r, "max_wait_s", path, 60.0),
+        )
+    routes = []
+    raw_routes = top.get("routes") or []
+    if not isinstance(raw_routes, list):
+        raise fail("routes", "a list of routes", raw_routes)
+    for i, raw in enumerate(raw_routes):
+        path = f"routes[{i}]"
+        r = mapping(raw, path, ("site", "line", "severity", "min_severity", "states", "rules", "receivers"))
+        names = r.get("receivers")
+        if not isinstance(names, list) or not names:
+            raise fail(f"{path}.receivers", "a non-empty list of receiver names", names)
+        for j, n in enumerate(names):
+            if n not in receivers:
+                raise fail(f"{path}.receivers[{j}]", "a receiver defined under receivers:", n)
+        sev = r.get("severity", list(SEVERITIES))
+        if isinstance(sev, str):
+            sev = [sev]
+        if "min_severity" in r:
+            if r["min_severity"] not in SEVERITIES:
+                raise fail(f"{path}.min_severity", "one of " + ", ".join(SEVERITIES), r["min_severity"])
+            sev = list(SEVERITIES[SEVERITIES.index(r["min_severity"]) :])
+        if not isinstance(sev, list) or any(s not in SEVERITIES for s in sev):
+            raise fail(f"{path}.severity", "a severity or list of: " + ", ".join(SEVERITIES), sev)
+        states = r.get("states", list(STATES))
+        if not isinstance(states, list) or any(s not in STATES for s in states):
+            raise fail(f"{path}.states", "a list of: firing, resolved", states)
+        patterns = {}
+        for k in ("site", "line", "rules"):
+            v = r.get(k, "*")
+            if not isinstance(v, str) or not v:
+                raise fail(f"{path}.{k}", "an id or pattern", v)
+            patterns[k] = v
+        routes.append(Route(tuple(names), patterns["site"], patterns["line"], tuple(sev), tuple(states),
+                            patterns["rules"]))  # fmt: skip
+    return NotifyConfig(mqtt, receivers, tuple(routes), source)
