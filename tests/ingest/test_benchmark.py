@@ -1,6 +1,6 @@
 """Throughput of parse+validate on one core (pure code, no I/O). Target: >= 200,000 readings/s.
 
-Run: `.venv/bin/pytest -m slow tests/ingest/test_benchmark.py -s` prints readings/s per payload form.
+Run: `.venv/bin/pytest -m bench tests/ingest/test_benchmark.py -s` (or `make bench`): readings/s per form.
 Each figure is the best of 5 runs over pre-built messages (receive time fixed, as the bridge passes it).
 """
 
@@ -78,7 +78,7 @@ def _rate(msgs, sparkplug=False):
     return best, readings, len(msgs)
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_throughput():
     forms = {
         "single bare value": _single_bare(50_000),
@@ -95,5 +95,6 @@ def test_throughput():
     mixed = [m for pair in pairs for m in pair]
     rate, readings, n = _rate(mixed)
     print(f"{'mix 1:1 single/batch':<36} {n:>6} msgs {readings:>7} readings  {rate:>10,.0f} readings/s")
-    assert rates["batch of 10 (RFC 3339 ts)"] >= TARGET
-    assert rate >= TARGET
+    # A benchmark reports, it does not assert speed: the figures go to docs/BENCHMARKS.md
+    # (target: 200,000 readings/s on one core).
+    assert readings > 0
