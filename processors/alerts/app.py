@@ -51,6 +51,7 @@ class AlertOptions:
     commit_interval_s: float = 1.0
     batch_max: int = 1000
     batch_within_s: float = 0.2
+    session_timeout_s: float = 10.0  # a killed worker's partitions are taken over this fast
     offset_reset: str = "latest"  # a new app id starts at the end of the inputs (not replaying history)
 
 
@@ -102,6 +103,8 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
         table_standby_replicas=0,
         consumer_auto_offset_reset=opts.offset_reset,
         broker_commit_interval=opts.commit_interval_s,
+        broker_session_timeout=opts.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, opts.session_timeout_s / 3),
         stream_recovery_delay=0.0,
         web_enabled=False,
         autodiscover=False,

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from brain.stack.servers import ensure_topics
     from processors.alerts.app import build_app
 
-    ensure_topics(settings.kafka_bootstrap, {opts.output_topic: 3})
+    _create_missing(settings.kafka_bootstrap, opts, ensure_topics)
     opts.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(plant, settings, opts)
     logs.event(
@@ -83,3 +83,19 @@ def run(args: argparse.Namespace) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def _create_missing(bootstrap: str, opts: AlertOptions, ensure_topics) -> None:
+    """Create the output topic (3 partitions) and any missing input topic (1); never change an
+    existing topic."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        existing = consumer.topics()
+    finally:
+        consumer.close()
+    wanted = {opts.output_topic: 3, opts.readings_topic: 1, opts.kpis_topic: 1, opts.deadletter_topic: 1}
+    missing = {name: n for name, n in wanted.items() if name not in existing}
+    if missing:
+        ensure_topics(bootstrap, missing)
