@@ -93,6 +93,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--status-interval", type=float, default=10.0, metavar="S", help="seconds between sink.status lines"
     )
+    parser.add_argument(
+        "--influx-timeout-ms",
+        type=int,
+        default=10_000,
+        metavar="MS",
+        help="one write's timeout; a write that times out is retried (default 10000)",
+    )
+    parser.add_argument(
+        "--session-timeout-ms",
+        type=int,
+        default=10_000,
+        metavar="MS",
+        help="Kafka group session timeout: a crashed sink's partitions move after this (default 10000)",
+    )
     parser.add_argument("--log-level", default=env("BRAIN_LOG_LEVEL", "INFO"))
     parser.set_defaults(run=run)
 
@@ -119,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         raw_bucket=args.raw_bucket,
         retry_max_s=args.retry_max_s,
         status_interval_s=args.status_interval,
+        influx_timeout_ms=args.influx_timeout_ms,
+        session_timeout_ms=args.session_timeout_ms,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -50,6 +50,7 @@ class SinkOptions:
     retry_max_s: float = 10.0
     status_interval_s: float = 10.0
     influx_timeout_ms: int = 10_000
+    session_timeout_ms: int = 10_000  # Kafka group session: how soon a dead sink's partitions move
     client_id: str = "brain-sink"
 
 
@@ -127,6 +128,9 @@ class Sink:
             max_poll_records=self.options.batch_size,
             # notice topics created (or partitions added) after start within seconds, not 5 min
             metadata_max_age_ms=10_000,
+            # a sink that died is replaced after this (kafka-python's default is 45 s)
+            session_timeout_ms=self.options.session_timeout_ms,
+            heartbeat_interval_ms=max(1000, self.options.session_timeout_ms // 4),
             **self.settings.kafka_kwargs(),
         )
 

@@ -167,6 +167,20 @@ def query_site(settings: Settings, bucket: str, site: str, measurement: str | No
     return out
 
 
+def count_points(settings: Settings, bucket: str, site: str) -> int:
+    """How many KPI points (oee + energy) a site has: every one of them has the field `end`."""
+    from influxdb_client import InfluxDBClient
+
+    flux = (
+        f'from(bucket: "{bucket}") |> range(start: 0, stop: 2200-01-01T00:00:00Z) '
+        f'|> filter(fn: (r) => r.site == "{site}" and r._field == "end") |> count()'
+    )
+    with InfluxDBClient(
+        url=settings.influx_url, token=settings.influx_token or "x:x", org="-", timeout=30_000
+    ) as c:
+        return sum(rec.get_value() for table in c.query_api().query(flux) for rec in table.records)
+
+
 def expected_kpi_points(records: list[dict]) -> dict[Key, dict]:
     """What the contract says InfluxDB must hold for these records, computed from the records."""
     from processors.sink import kpi_points
