@@ -231,3 +231,13 @@ def test_mqtt_topics_and_retained_state() -> None:
     assert firing[0] == "brain/v1/alerts/s1/l1/m1/hot" and firing[2] is True
     resolved, clear = publications({**EVENT, "state": "resolved"})
     assert (resolved[2], clear[1], clear[2]) == (False, b"", True)
+
+
+def test_example_notify_config_loads() -> None:
+    from pathlib import Path
+
+    from processors.notify.config import load_notify
+
+    cfg = load_notify(str(Path(__file__).resolve().parents[2] / "examples" / "alerts-notify.yaml"))
+    assert {r.kind for r in cfg.receivers.values()} == {"dingtalk", "wecom", "feishu", "generic"}
+    assert cfg.mqtt.enabled and cfg.mqtt.qos == 1
