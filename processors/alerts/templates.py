@@ -24,8 +24,8 @@ SEVERITY_WORDS = {
 
 DEFAULTS: dict[str, dict[str, str]] = {
     "threshold": {
-        "en": "[{state}] {where}: {metric} = {value} beyond {threshold} since {started}",
-        "zh": "【{state}】{where}：{metric} 为 {value}，超出限值 {threshold}，开始于 {started}",
+        "en": "[{state}] {where}: {metric} = {value} (limit {threshold}) since {started}",
+        "zh": "【{state}】{where}：{metric} 为 {value}（限值 {threshold}），开始于 {started}",
     },
     "kpi": {
         "en": "[{state}] {where}: {field} ({window}) = {value}, target {threshold}",

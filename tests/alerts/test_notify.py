@@ -238,6 +238,6 @@ def test_example_notify_config_loads() -> None:
 
     from processors.notify.config import load_notify
 
-    cfg = load_notify(str(Path(__file__).resolve().parents[2] / "examples" / "alerts-notify.yaml"))
+    cfg = load_notify(str(Path(__file__).resolve().parents[2] / "examples" / "notify" / "alerts-notify.yaml"))
     assert {r.kind for r in cfg.receivers.values()} == {"dingtalk", "wecom", "feishu", "generic"}
     assert cfg.mqtt.enabled and cfg.mqtt.qos == 1

@@ -23,8 +23,8 @@ FIELDS = {
 def test_default_threshold_messages_in_both_languages() -> None:
     eng, _ = engine({"id": "hot", "type": "threshold", "metric": "temp_c", "above": 80})
     firing, resolved = run(eng, [reading("temp_c", 85.5, T0), reading("temp_c", 60, T0 + 90_000)])
-    assert firing.message_en == "[FIRING] s1/l1/m1: temp_c = 85.5 beyond 80 since 2026-01-01 08:00:00"
-    assert firing.message_zh == "【告警】s1/l1/m1：temp_c 为 85.5，超出限值 80，开始于 2026-01-01 08:00:00"
+    assert firing.message_en == "[FIRING] s1/l1/m1: temp_c = 85.5 (limit 80) since 2026-01-01 08:00:00"
+    assert firing.message_zh == "【告警】s1/l1/m1：temp_c 为 85.5（限值 80），开始于 2026-01-01 08:00:00"
     assert resolved.message_en.startswith("[RESOLVED] s1/l1/m1: temp_c = 60")
     assert resolved.message_zh.startswith("【已恢复】")
     assert firing.to_dict()["message"] == firing.message_en
