@@ -63,7 +63,17 @@ def dead_letter(
     """Build a dead letter; the detail is cut to a bounded length (it may quote the input)."""
     if len(detail) > MAX_DETAIL_CHARS:
         detail = detail[: MAX_DETAIL_CHARS - 1] + "…"
+    if not topic.isascii():  # a lone surrogate cannot be JSON-encoded: keep it visible, escaped
+        topic, detail = _utf8_safe(topic), _utf8_safe(detail)
     return DeadLetter(topic, bytes(payload), reason, detail, received_ts, source, metric)
+
+
+def _utf8_safe(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def dead_letter_record(

@@ -42,6 +42,18 @@ SOURCE = "mqtt"
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
 _SINGLE_KEYS = frozenset({"value", "ts", "unit", "seq"})
+_BATCH_KEYS = frozenset({"metrics", "ts", "seq"})
+_I64_MIN, _U64_MAX = -(2**63), 2**64 - 1
+
+
+def _json_int(text: str) -> int | float:
+    """An integer literal as orjson reads it: exact within 64 bits, else a float (inf beyond double
+    range), so the slow path agrees with the fast one and never builds a huge int."""
+    if len(text) <= 20:
+        n = int(text)
+        if _I64_MIN <= n <= _U64_MAX:
+            return n
+    return float(text)
 
 
 def decode_json(payload: bytes, config: IngestConfig) -> Any:
@@ -55,8 +67,13 @@ def decode_json(payload: bytes, config: IngestConfig) -> Any:
         raise Rejected(Reason.JSON_TOO_DEEP, f"JSON nested deeper than the parser allows ({message})")
     if b"NaN" in payload or b"Infinity" in payload or "infinity" in message:
         try:  # the standard library accepts NaN, Infinity and overflows to inf; orjson does not
-            doc = json.loads(payload.decode("utf-8"))
-            orjson.dumps(doc)  # what json accepts beyond that (lone surrogates) must not reach Kafka
+            doc = json.loads(payload.decode("utf-8"), parse_int=_json_int)
+            try:
+                orjson.dumps(doc)  # what json accepts beyond that (lone surrogates) must not reach Kafka
+            except orjson.JSONEncodeError as exc:  # nesting orjson cannot write (> 255) is too deep
+                if "ecursion" in str(exc):
+                    raise Rejected(Reason.JSON_TOO_DEEP, "JSON nested too deep") from None
+                raise
             return doc
         except RecursionError:
             raise Rejected(Reason.JSON_TOO_DEEP, "JSON nested too deep") from None
@@ -123,6 +140,14 @@ def _batch(
         raise Rejected(
             Reason.BATCH_TOO_LARGE, f"batch of {len(metrics)} metrics > {config.max_batch_metrics}"
         )
+    if len(doc) > 3 or not _BATCH_KEYS.issuperset(doc):
+        for name, extra in doc.items():
+            if (
+                name != "metrics"
+                and (type(extra) is dict or type(extra) is list)
+                and json_depth_exceeds(extra, config.max_json_depth - 1)
+            ):
+                raise Rejected(Reason.JSON_TOO_DEEP, f"JSON nested deeper than {config.max_json_depth}")
     raw_ts = doc.get("ts")
     ts = received_ts if raw_ts is None else check_ts(parse_ts(raw_ts), received_ts, config)
     seq = check_seq(doc.get("seq"))

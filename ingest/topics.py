@@ -50,7 +50,7 @@ class SparkplugTopic:
 def parse_v1_topic(topic: str) -> V1Topic:
     """Parse a `brain/v1/...` topic or raise Rejected with the precise reason."""
     m = _v1_match(topic)
-    if m is not None:
+    if m is not None and len(topic) <= MAX_TOPIC_CHARS:
         return V1Topic(*m.groups())
     if len(topic) > MAX_TOPIC_CHARS:
         raise Rejected(Reason.TOPIC_TOO_LONG, f"topic longer than {MAX_TOPIC_CHARS} chars")

@@ -115,13 +115,17 @@ def parse_ts(raw: Any) -> int:
 def _rfc3339_ms(text: str) -> int:
     if len(text) > 40 or len(text) < 20 or text[10] not in "Tt ":
         raise Rejected(Reason.TS_BAD, f"ts: {text!r:.50} is not an RFC 3339 date-time")
+    leap = 0
+    parsed = text if text[-1] != "z" else f"{text[:-1]}Z"  # RFC 3339 allows a lower-case z
+    if parsed[17:19] == "60" and parsed[16] == ":":  # RFC 3339 leap second (23:59:60Z): the next second
+        parsed, leap = f"{parsed[:17]}59{parsed[19:]}", 1000
     try:
-        dt = datetime.fromisoformat(text)
+        dt = datetime.fromisoformat(parsed)
     except ValueError:
         raise Rejected(Reason.TS_BAD, f"ts: {text!r:.50} is not an RFC 3339 date-time") from None
     if dt.tzinfo is None:
         raise Rejected(Reason.TS_BAD, f"ts: {text!r:.50} has no UTC offset (add Z or +08:00)")
-    return (dt.toordinal() - 719163) * 86_400_000 + _day_ms(dt)
+    return (dt.toordinal() - 719163) * 86_400_000 + _day_ms(dt) + leap
 
 
 def _day_ms(dt: datetime) -> int:

@@ -64,6 +64,7 @@ class _Birth:
 
     types: dict[str, int] = field(default_factory=dict)
     aliases: dict[int, str] = field(default_factory=dict)
+    ambiguous: set[int] = field(default_factory=set)  # aliases the BIRTH gave to two names: unusable
 
 
 @dataclass(slots=True)
@@ -268,6 +269,14 @@ def _values(
                 )
                 birth.types[name] = datatype
                 if m.HasField("alias"):
+                    other = birth.aliases.get(m.alias)
+                    if (other is not None and other != name) or m.alias in birth.ambiguous:
+                        birth.ambiguous.add(m.alias)  # which metric DATA means is unknowable
+                        birth.aliases.pop(m.alias, None)
+                        raise Rejected(
+                            Reason.SPARKPLUG_UNKNOWN_ALIAS,
+                            f"alias {m.alias} of {name!r:.60} already names {other!r:.60}: alias dropped",
+                        )
                     birth.aliases[m.alias] = name
             else:
                 if name is None and m.HasField("alias"):
@@ -275,7 +284,8 @@ def _values(
                 if name is None:
                     need_rebirth = True
                     alias = m.alias if m.HasField("alias") else "none"
-                    raise Rejected(Reason.SPARKPLUG_UNKNOWN_ALIAS, f"alias {alias} not defined by the BIRTH")
+                    why = "given to two metrics by" if alias in birth.ambiguous else "not defined by"
+                    raise Rejected(Reason.SPARKPLUG_UNKNOWN_ALIAS, f"alias {alias} {why} the BIRTH")
                 datatype = birth.types.get(name)
                 if datatype is None:
                     need_rebirth = True
