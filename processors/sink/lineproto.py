@@ -12,6 +12,7 @@ float the next would be rejected), integers only where the schema says so (`end`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 FieldValue = float | int | bool | str
 
@@ -44,26 +45,41 @@ class Point:
         return _series(self.measurement, self.tags)
 
     def line(self) -> str:
-        fields = ",".join(f"{k.translate(_KEY_ESCAPES)}={_field(v)}" for k, v in self.fields.items())
-        return f"{self.series} {fields} {self.time_ms}"
+        parts = []
+        for key, value in self.fields.items():
+            kind = type(value)
+            if kind is float:
+                text = repr(value)
+            elif kind is bool:
+                text = "true" if value else "false"
+            elif kind is Int:
+                text = f"{int.__repr__(value)}i"
+            elif kind is str:
+                text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'  # type: ignore[union-attr]
+            else:  # a plain int (or an int/float subclass): numbers are floats in this schema
+                text = repr(float(value))
+            parts.append(f"{_key(key)}={text}")
+        return f"{_series(self.measurement, self.tags)} {','.join(parts)} {self.time_ms}"
 
 
+_KEYS: dict[str, str] = {}
+
+
+def _key(key: str) -> str:
+    escaped = _KEYS.get(key)
+    if escaped is None:
+        escaped = key.translate(_KEY_ESCAPES)
+        if len(_KEYS) < 10_000:
+            _KEYS[key] = escaped
+    return escaped
+
+
+@lru_cache(maxsize=65_536)
 def _series(measurement: str, tags: tuple[tuple[str, str], ...]) -> str:
     out = measurement.translate(_MEASUREMENT_ESCAPES)
     for key, value in tags:
-        out += f",{key.translate(_KEY_ESCAPES)}={value.translate(_KEY_ESCAPES)}"
+        out += f",{_key(key)}={value.translate(_KEY_ESCAPES)}"
     return out
-
-
-def _field(value: FieldValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Int):
-        return f"{int(value)}i"
-    if isinstance(value, (int, float)):
-        return repr(float(value))
-    text = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
 
 
 def make_tags(**tags: str | None) -> tuple[tuple[str, str], ...]:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from brain.settings import Settings
-from tests.sink.helpers import fresh_topics
+from tests.sink.helpers import delete_site, fresh_topics
 
 
 @pytest.fixture
@@ -22,6 +22,9 @@ def sink_topics(stack: Settings, site_id: str) -> Iterator[Callable[..., dict[st
         return names
 
     yield make
+    # leave nothing behind in the shared InfluxDB either (the site is this test's alone)
+    with contextlib.suppress(Exception):
+        delete_site(stack, site_id)
     if created:
         from kafka import KafkaAdminClient
 

@@ -167,6 +167,19 @@ def query_site(settings: Settings, bucket: str, site: str, measurement: str | No
     return out
 
 
+def delete_site(settings: Settings, site: str, buckets: tuple[str, ...] = ("brain_kpi", "brain_raw")) -> None:
+    """Remove a test's site from the shared InfluxDB (/api/v2/delete, which 1.x serves too)."""
+    from influxdb_client import InfluxDBClient
+
+    with InfluxDBClient(
+        url=settings.influx_url, token=settings.influx_token or "x:x", org="-", timeout=60_000
+    ) as c:
+        for bucket in buckets:
+            c.delete_api().delete(
+                "1970-01-01T00:00:00Z", "2200-01-01T00:00:00Z", f'site="{site}"', bucket=bucket, org="-"
+            )
+
+
 def count_points(settings: Settings, bucket: str, site: str) -> int:
     """How many KPI points (oee + energy) a site has: every one of them has the field `end`."""
     from influxdb_client import InfluxDBClient
