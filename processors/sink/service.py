@@ -156,6 +156,24 @@ class Sink:
     # ---------------------------------------------------------------------------------- run
     def run(self, stop: threading.Event) -> None:
         """Consume until `stop` is set; then write what is buffered (once) and close."""
+        self.open()
+        next_status = time.monotonic() + self.options.status_interval_s
+        last_status = (time.monotonic(), 0)
+        try:
+            while not stop.is_set():
+                self.step()
+                now = time.monotonic()
+                if now >= next_status:
+                    last_status = self._status(now, last_status)
+                    next_status = now + self.options.status_interval_s
+            if self._has_data() and not self._paused:
+                self._flush()
+        finally:
+            self._status(time.monotonic(), last_status)
+            self._close()
+
+    def open(self) -> None:
+        """Make the clients (unless injected) and subscribe; `run` calls it."""
         self._consumer = self._consumer or self._make_consumer()
         self._producer = self._producer or self._make_producer()
         self._writer = self._writer or self._make_writer()
@@ -170,22 +188,11 @@ class Sink:
             flush_ms=self.options.flush_ms,
             raw_every_ms=self.options.raw_every_ms or "-",
         )
-        next_status = time.monotonic() + self.options.status_interval_s
-        last_status = (time.monotonic(), 0)
-        try:
-            while not stop.is_set():
-                self._step()
-                now = time.monotonic()
-                if now >= next_status:
-                    last_status = self._status(now, last_status)
-                    next_status = now + self.options.status_interval_s
-            if self._has_data() and not self._paused:
-                self._flush()
-        finally:
-            self._status(time.monotonic(), last_status)
-            self._close()
 
-    def _step(self) -> None:
+    def step(self) -> None:
+        """One iteration of `run`: write the batch if due (or retry it), then poll once."""
+        if self._paused and not self._has_data():  # the batch went with a rebalance: nothing to retry
+            self._set_paused(False)
         now = time.monotonic()
         flush_s = self.options.flush_ms / 1000
         size = self._batch.size(self._down)
