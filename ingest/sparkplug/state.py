@@ -261,6 +261,9 @@ def _values(
         has_name = m.HasField("name")
         name = m.name if has_name else None
         try:
+            if type(name) is bytes:  # proto2 strings are not UTF-8-checked: upb returns the bytes
+                bad, name = name, None
+                raise Rejected(Reason.SPARKPLUG_BAD_PAYLOAD, f"metric name {bad!r:.80} is not UTF-8")
             if is_birth:
                 if name is None:
                     raise Rejected(Reason.SPARKPLUG_UNKNOWN_ALIAS, "BIRTH metric without a name")
@@ -343,6 +346,8 @@ def _decode(m: pb.Payload.Metric, oneof: str, datatype: int, name: str) -> objec
         if datatype == pb.Boolean:
             return m.boolean_value
     elif oneof == "string_value" and datatype in _STRINGS:
+        if type(m.string_value) is bytes:  # invalid UTF-8 (see the metric name in _values)
+            raise Rejected(Reason.SPARKPLUG_BAD_PAYLOAD, f"{name!r:.80}: string value is not UTF-8")
         return m.string_value
     raise Rejected(
         Reason.SPARKPLUG_UNSUPPORTED_TYPE,

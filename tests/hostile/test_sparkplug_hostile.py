@@ -247,3 +247,25 @@ def _varint(n: int) -> bytes:
         out.append(byte | (0x80 if n else 0))
         if not n:
             return bytes(out)
+
+
+@pytest.mark.parametrize("kind", ["NBIRTH", "NDATA", "DBIRTH", "DDATA"])
+def test_invalid_utf8_metric_name_and_string_value(kind):
+    """Regression (found by the atheris fuzzer): proto2 string fields are not UTF-8-checked; upb
+    hands back bytes, and `name.startswith(...)` raised TypeError out of parse_message — one such
+    message crashed the bridge's worker, and its redelivery after a restart crashed it again."""
+    good = pb.Payload(timestamp=NOW)
+    good.metrics.add(name="ab_kw", datatype=pb.Double, double_value=1.0)
+    good.metrics.add(name="note", datatype=pb.String, string_value="xy")
+    for bad in (b"a\xff_kw", b"x\xfe"):
+        state = SparkplugState()
+        for seq, before in enumerate(("NBIRTH", "DBIRTH")):
+            good.seq = seq
+            assert parse_message(topic_for(before), good.SerializeToString(), NOW, CFG, state).readings
+        good.seq = 2 if kind.endswith("DATA") else 0 if kind == "NBIRTH" else 1
+        raw = good.SerializeToString()
+        payload = raw.replace(b"ab_kw" if bad.startswith(b"a") else b"xy", bad)
+        out = parse_message(topic_for(kind), payload, NOW, CFG, state)
+        check_outcome(out, topic_for(kind), payload)
+        assert reasons(out) == ["sparkplug.bad_payload"]
+        assert len(out.readings) == 1  # the other metric of the message survives
