@@ -1,0 +1,216 @@
+"""`brain demo`: bridge, processors, sink and alerts on a simulated Suzhou factory, for a bounded time.
+
+The simulator replays a weekday morning at `--speed` (60: an hour a minute) with event timestamps,
+so KPIs for every line appear within the first minute. The processors and alerts run under app
+ids of their own for this run, starting at the newest readings, so a second demo does not mix
+with the first. Ctrl-C stops everything cleanly at any moment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from brain.demo.view import LiveState, render
+from brain.pipeline import Pipeline
+from brain.settings import TOPIC_ALERTS, TOPIC_KPIS, Settings
+from brain.stack.health import problems
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "suzhou-demo.yaml"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", default=str(DEFAULT_CONFIG), help="plant config (default the Suzhou demo)"
+    )
+    parser.add_argument("--seconds", type=float, default=180, help="how long the demo runs (default 180)")
+    parser.add_argument("--speed", type=float, default=60, help="simulated seconds per second (default 60)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--run-dir", default=".stack/demo", help="logs of the services (default .stack/demo)")
+    parser.add_argument("--refresh-s", type=float, default=2.0, help="seconds between screen updates")
+    parser.set_defaults(run=run)
+
+
+def simulated_start(now: dt.datetime, duration: dt.timedelta) -> dt.datetime:
+    """The latest weekday 08:00 (plant time) whose run of `duration` ends before `now`.
+
+    A morning shift with its 10:00 break makes a better first picture than, say, a Sunday night,
+    and staying in the past keeps every event time acceptable to the bridge.
+    """
+    day = now.date()
+    while True:
+        start = dt.datetime.combine(day, dt.time(8, 0), tzinfo=now.tzinfo)
+        if start.weekday() < 5 and start + duration <= now:
+            return start
+        day -= dt.timedelta(days=1)
+
+
+def run(args: argparse.Namespace) -> int:
+    from brain.plant import load_plant
+
+    settings = Settings.from_env()
+    found = problems(settings)
+    if found:
+        print("brain demo: the servers are not ready:\n  - " + "\n  - ".join(found), file=sys.stderr)
+        print("Start them with `brain stack up` (make demo does it).", file=sys.stderr)
+        return 1
+    plant = load_plant(args.config)
+    tz = plant.tz
+    duration = dt.timedelta(seconds=args.seconds * args.speed)
+    start = simulated_start(dt.datetime.now(tz), duration)
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(args.run_dir).resolve() / run_id
+    pipeline = Pipeline(run_dir)
+    pipeline.add("bridge", ["bridge", "--config", args.config, "--client-id", "brain-demo-bridge"])
+    pipeline.add(
+        "processors",
+        [
+            "process",
+            "--config",
+            args.config,
+            "--app-id",
+            f"brain-demo-{run_id}",
+            "--start-at",
+            "latest",
+            "--data-dir",
+            str(run_dir / "processors"),
+        ],
+    )
+    pipeline.add(
+        "alerts",
+        [
+            "alerts",
+            "--config",
+            args.config,
+            "--app-id",
+            f"brain-demo-alerts-{run_id}",
+            "--data-dir",
+            str(run_dir / "alerts"),
+        ],
+    )
+    pipeline.add("sink", ["sink", "--raw", "--raw-every-s", "10"])
+    simulator = [
+        "simulate",
+        "--config",
+        args.config,
+        "--seed",
+        str(args.seed),
+        "--start",
+        start.isoformat(),
+        "--duration",
+        f"{int(duration.total_seconds())}s",
+        "--speed",
+        str(args.speed),
+        "--form",
+        "mixed",
+        "--sparkplug-share",
+        "0.2",
+        "--bad-rate",
+        "0.002",
+        "--quiet",
+    ]
+    print(
+        f"demo: {plant.source}: {len(plant.machines())} machines on "
+        f"{sum(len(s.lines) for s in plant.sites)} lines; simulating {start:%a %Y-%m-%d %H:%M} "
+        f"+{duration} at {args.speed:g}x for {args.seconds:g} s; service logs in {run_dir}"
+    )
+    state = LiveState()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    watcher = threading.Thread(target=_watch, args=(settings, state, stop), daemon=True)
+    interrupted = False
+    began = time.monotonic()
+    try:
+        watcher.start()
+        pipeline.start_all()
+        if not pipeline.wait_for_log("processors", "process.assigned", timeout_s=90):
+            print("demo: the processors did not get their partitions; see " + str(run_dir), file=sys.stderr)
+            return 1
+        sim = pipeline.add("simulator", simulator)
+        pipeline.start("simulator")
+        began = time.monotonic()
+        interactive = sys.stdout.isatty()
+        last_print = 0.0
+        while not stop.is_set():
+            elapsed = time.monotonic() - began
+            if elapsed >= args.seconds + 45 or (not sim.alive and elapsed > args.seconds + 40):
+                break
+            dead = [d for d in pipeline.dead() if not d.startswith("simulator")]
+            if dead:
+                print("demo: a service stopped unexpectedly:\n" + "\n".join(dead), file=sys.stderr)
+                return 1
+            if interactive or time.monotonic() - last_print >= 15:
+                screen = render(state, tz=tz, elapsed_s=elapsed, total_s=args.seconds + 45)
+                print(("\x1b[2J\x1b[H" if interactive else "\n") + screen, flush=True)
+                last_print = time.monotonic()
+            stop.wait(args.refresh_s)
+        interrupted = stop.is_set()
+    finally:
+        stop.set()
+        print("\ndemo: stopping the services ...", flush=True)
+        pipeline.stop_all()
+        signal.signal(signal.SIGINT, previous)
+    print(
+        render(
+            state,
+            tz=tz,
+            elapsed_s=time.monotonic() - began if "began" in dir() else 0,
+            total_s=args.seconds + 45,
+        )
+    )
+    _where(settings, run_dir)
+    return 130 if interrupted else (0 if state.lines else 1)
+
+
+def _watch(settings: Settings, state: LiveState, stop: threading.Event) -> None:
+    """Fold brain.kpis and brain.alerts from their current end into the live state."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        **settings.kafka_kwargs(),
+    )
+    partitions = [tp for topic in (TOPIC_KPIS, TOPIC_ALERTS) for tp in _partitions(consumer, topic)]
+    consumer.assign(partitions)
+    consumer.seek_to_end(*partitions)
+    for tp in partitions:
+        consumer.position(tp)  # resolve "end" now, before the simulator publishes anything
+    try:
+        while not stop.is_set():
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for record in records:
+                    try:
+                        value = json.loads(record.value)
+                    except ValueError:
+                        continue
+                    (state.add_kpi if tp.topic == TOPIC_KPIS else state.add_alert)(value)
+    finally:
+        consumer.close()
+
+
+def _partitions(consumer, topic: str) -> list:
+    from kafka import TopicPartition
+
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+
+
+def _where(settings: Settings, run_dir: Path) -> None:
+    print(f"""
+Where the data is:
+  InfluxDB  {settings.influx_url}  brain_kpi (measurements oee, energy, alert), brain_raw (telemetry)
+            e.g. curl -s {settings.influx_url}/api/v2/query -H 'Content-Type: application/vnd.flux' \\
+                 -d 'from(bucket:"brain_kpi") |> range(start:-1d) |> filter(fn:(r)=>r._measurement=="oee" \\
+                     and r.scope=="line" and r.window=="1h" and r._field=="oee")'
+  Kafka     {settings.kafka_bootstrap}  topics brain.readings, brain.kpis, brain.alerts, brain.deadletter
+  Grafana   with Docker: `brain secrets init && docker compose up` -> http://localhost:3000 (docs/DOCKER.md)
+  Logs      {run_dir}
+The servers keep running: `make down` (or `brain stack down`) stops them.""")

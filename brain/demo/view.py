@@ -1,0 +1,79 @@
+"""The demo's live terminal view: latest KPIs per line and active alerts (pure: state in, text out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+
+@dataclass
+class LiveState:
+    """What the view shows, folded from brain.kpis and brain.alerts records."""
+
+    lines: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # latest 15m line record
+    days: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # latest 1h line record
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)  # active alerts by id
+    kpi_records: int = 0
+    alert_events: int = 0
+
+    def add_kpi(self, record: dict[str, Any]) -> None:
+        self.kpi_records += 1
+        if record.get("scope") != "line":
+            return
+        key = (record["site"], record["line"])
+        target = {"15m": self.lines, "1h": self.days}.get(record.get("window", ""))
+        if target is None:
+            return
+        current = target.get(key)
+        if current is None or record["start"] >= current["start"]:
+            target[key] = record
+
+    def add_alert(self, event: dict[str, Any]) -> None:
+        self.alert_events += 1
+        alert_id = event.get("id") or f"{event.get('rule')}:{event.get('site')}"
+        if event.get("state") == "firing":
+            self.alerts[alert_id] = event
+        else:
+            self.alerts.pop(alert_id, None)
+
+
+def _pct(value: Any) -> str:
+    return "   -  " if value is None else f"{value * 100:5.1f}%"
+
+
+def _num(value: Any, fmt: str = "{:,.0f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def render(state: LiveState, *, tz: ZoneInfo, elapsed_s: float, total_s: float) -> str:
+    """One screen: a row per line (latest quarter hour), then the active alerts."""
+    rows = [
+        f"Industrial Brain demo — {elapsed_s:4.0f}/{total_s:.0f} s   KPI records: {state.kpi_records:,}   "
+        f"alert events: {state.alert_events}",
+        "",
+        f"{'site/line':<18}{'15 min from':<13}{'OEE':>7}{'A':>8}{'P':>8}{'Q':>8}{'output':>9}"
+        f"{'kWh':>9}{'demand kW':>11}{'final':>7}",
+    ]
+    for key in sorted(set(state.lines) | set(state.days)):
+        rec = state.lines.get(key) or state.days[key]
+        start = dt.datetime.fromtimestamp(rec["start"] / 1000, tz).strftime("%a %H:%M")
+        demand = rec.get("peak_demand_kw")
+        if demand is None and rec.get("energy_kwh") is not None and rec.get("window") == "15m":
+            demand = rec["energy_kwh"] * 4
+        rows.append(
+            f"{'/'.join(key):<18}{start:<13}{_pct(rec.get('oee')):>7}{_pct(rec.get('availability')):>8}"
+            f"{_pct(rec.get('performance')):>8}{_pct(rec.get('quality')):>8}{_num(rec.get('pq')):>9}"
+            f"{_num(rec.get('energy_kwh'), '{:,.1f}'):>9}{_num(demand, '{:,.0f}'):>11}"
+            f"{'yes' if rec.get('final') else 'no':>7}"
+        )
+    if not state.lines and not state.days:
+        rows.append("(waiting for the first quarter-hour KPIs ...)")
+    rows += ["", f"active alerts: {len(state.alerts)}"]
+    for event in sorted(state.alerts.values(), key=lambda e: str(e.get("id")))[:8]:
+        where = "/".join(str(event[k]) for k in ("site", "line", "machine") if event.get(k))
+        rows.append(
+            f"  [{event.get('severity', '?')}] {event.get('rule')} {where}: {event.get('message_en') or ''}"
+        )
+    return "\n".join(rows)
