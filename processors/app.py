@@ -33,6 +33,8 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=opts.commit_interval_s,
+        broker_session_timeout=opts.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, opts.session_timeout_s / 3),
         stream_recovery_delay=0.0,
         web_enabled=False,
         autodiscover=False,

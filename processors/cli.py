@@ -51,6 +51,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--windows", default=",".join(d.windows), help=f"comma-separated, from {','.join(WINDOWS)}")
     a("--data-dir", type=Path, default=d.data_dir, help="Faust data dir (tables' local stores)")
     a("--store", default=d.store, help="table store: memory:// (default) or rocksdb:// (needs rocksdict)")
+    a(
+        "--session-timeout-s",
+        type=float,
+        default=d.session_timeout_s,
+        help="Kafka group session timeout: a dead worker's partitions move after this (default 30)",
+    )
     a("--batch-max", type=int, default=d.batch_max, help="events per batch (default 5000)")
     a("--stats-interval-s", type=float, default=d.stats_interval_s)
     a("--log-level", default="INFO")
@@ -77,6 +83,7 @@ def options(args: argparse.Namespace) -> ProcessorOptions:
         store=args.store,
         batch_max=args.batch_max,
         stats_interval_s=args.stats_interval_s,
+        session_timeout_s=args.session_timeout_s,
     )
 
 

@@ -27,7 +27,7 @@ from brain import logs
 from brain.plant import Machine, Plant
 from processors.kpi import TOO_LATE, Context
 from processors.machine_state import DUP, MachineStream
-from processors.messages import dumps, loads, machine_record, partial_message, record_key
+from processors.messages import dumps, loads, machine_record, partial_message, record_key, watermark_message
 from processors.options import ProcessorOptions
 
 log = logging.getLogger("brain.process")
@@ -45,6 +45,25 @@ def in_partition_of(event: Any):
         _current_event.reset(token)
 
 
+async def write_table(table: Any, event: Any, items: list[tuple[bytes, bytes | None]]) -> None:
+    """Write (value None: delete) table keys in the changelog partition of `event`.
+
+    Each changelog message is sent and awaited here, so a following `producer.flush()` waits for
+    its delivery: Faust's `table[key] = value` only queues it, and Faust's producer flush may
+    return while that queue is not empty (it gives up after 0.1 s without progress), which would
+    let the offset commit overtake the state after a crash.
+    """
+    partition = event.message.partition
+    with in_partition_of(event):
+        for key, value in items:
+            if value is None:
+                if key in table.data:
+                    del table.data[key]
+            else:
+                table.data[key] = value
+            await table.changelog_topic.send(key=key, value=value, partition=partition, force=True)
+
+
 class Sender:
     """Collects outgoing messages of a batch; `flush` sends them and waits for Kafka's acks."""
 
@@ -57,7 +76,7 @@ class Sender:
 
     async def flush(self) -> None:
         for topic, key, value in self.out:
-            await topic.send(key=key, value=value)
+            await topic.send(key=key, value=value, force=True)
         self.out.clear()
         await self.app.producer.flush()
 
@@ -135,11 +154,12 @@ class MachineWorker:
             writes.append((evs[-1], changed))
         await send.flush()  # records first: a state is never ahead of what was emitted
         for event, changed in writes:
-            with in_partition_of(event):
-                for key in changed:
-                    state = self.cache[key].to_dict()
-                    state["p"] = event.message.partition
-                    self.table[key.encode()] = dumps(state)
+            items = []
+            for key in changed:
+                state = self.cache[key].to_dict()
+                state["p"] = event.message.partition
+                items.append((key.encode(), dumps(state)))
+            await write_table(self.table, event, items)
         await self.app.producer.flush()
         self._log_stats()
 
@@ -171,7 +191,9 @@ class MachineWorker:
         if outcome == TOO_LATE:
             self.stats["late"] += 1
             send.add(self.topics["late"], key.encode(), ev.value)
-            logs.event(log, "process.late", logging.INFO, machine=key, ts=ts, watermark=ms.wm, count=ms.late)
+            logs.event(
+                log, "process.late", logging.INFO, machine=key, event_ts=ts, watermark=ms.wm, count=ms.late
+            )
 
     def _emit(self, key: str, now: float, send: Sender) -> bool:
         ms = self.cache[key]
@@ -183,9 +205,8 @@ class MachineWorker:
         for e in emits:
             rec = machine_record(e, site, line, machine, self.ctx)
             send.add(self.topics["out"], record_key(rec), dumps(rec))
-            send.add(
-                self.topics["partials"], site_key, partial_message(e, site, line, machine, ms.seq, ms.wm or 0)
-            )
+            send.add(self.topics["partials"], site_key, partial_message(e, site, line, machine, ms.seq))
+        send.add(self.topics["partials"], site_key, watermark_message(site, line, machine, ms.wm or 0))
         self.stats["records"] += len(emits)
         return True
 

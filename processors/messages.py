@@ -3,7 +3,8 @@
 - `brain.kpis`: key `scope/site/line/machine/window` (`-` for null), value: one KPI record v1
   (JSON). One key's records stay in one partition, so the latest one wins downstream.
 - partials (`brain.partials`): key `site`, value: one machine's partial of one window with the
-  window, `final`, the machine's emission `seq` and watermark `wm`.
+  window, `final` and the machine's emission `seq`; after the partials of one emission, the
+  machine's watermark `wm` (a message without `kind`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def machine_record(e: Emit, site: str, line: str, machine: str, ctx: Context) ->
     )
 
 
-def partial_message(e: Emit, site: str, line: str, machine: str, seq: int, wm: int) -> bytes:
+def partial_message(e: Emit, site: str, line: str, machine: str, seq: int) -> bytes:
     return orjson.dumps(
         {
             "site": site,
@@ -49,10 +50,15 @@ def partial_message(e: Emit, site: str, line: str, machine: str, seq: int, wm: i
             "shift": e.shift,
             "final": e.final,
             "seq": seq,
-            "wm": wm,
             "p": e.partial,
         }
     )
+
+
+def watermark_message(site: str, line: str, machine: str, wm: int) -> bytes:
+    """Sent after all partials of one emission: every window of this machine ending at or
+    before wm - grace has been sent final."""
+    return orjson.dumps({"site": site, "line": line, "machine": machine, "wm": wm})
 
 
 def dumps(obj: Any) -> bytes:

@@ -38,6 +38,7 @@ class ProcessorOptions:
     batch_within_s: float = 0.2
     tick_s: float = 1.0
     commit_interval_s: float = 1.0
+    session_timeout_s: float = 30.0  # a killed worker's partitions move after this
     stats_interval_s: float = 10.0
 
     @property

@@ -22,7 +22,7 @@ from typing import Any
 from brain import logs
 from brain.plant import Plant
 from processors.kpi import Context
-from processors.machine_agent import Sender, in_partition_of
+from processors.machine_agent import Sender, write_table
 from processors.messages import dumps, loads, record_key
 from processors.options import ProcessorOptions
 from processors.rollup_state import RollupWindow, SiteRollup
@@ -117,20 +117,19 @@ class RollupWorker:
             writes.append((evs[-1], partition, last, changed, dropped, sites))
         await send.flush()
         for event, partition, last, changed, dropped, sites in writes:
-            with in_partition_of(event):
-                for site in sites:
-                    meta = {"wms": self.wms[site], "gone": self.gone[site], "p": partition}
-                    self.table[f"{site}|wm".encode()] = dumps(meta)
-                for key in changed - dropped:
-                    state = self.windows[key].to_dict()
-                    state["p"] = partition
-                    self.table[key.encode()] = dumps(state)
-                for key in dropped:
-                    if key.encode() in self.table:
-                        del self.table[key.encode()]
-                if last > self.marker[partition]:
-                    self.table[f"@{partition}".encode()] = dumps({"off": last})
-                    self.marker[partition] = last
+            items: list[tuple[bytes, bytes | None]] = []
+            for site in sites:
+                meta = {"wms": self.wms[site], "gone": self.gone[site], "p": partition}
+                items.append((f"{site}|wm".encode(), dumps(meta)))
+            for key in sorted(changed - dropped):
+                state = self.windows[key].to_dict()
+                state["p"] = partition
+                items.append((key.encode(), dumps(state)))
+            items.extend((key.encode(), None) for key in sorted(dropped))
+            if last > self.marker[partition]:
+                items.append((f"@{partition}".encode(), dumps({"off": last})))
+                self.marker[partition] = last
+            await write_table(self.table, event, items)
         await self.app.producer.flush()
         self._log_stats()
 
@@ -140,15 +139,20 @@ class RollupWorker:
             self.stats["unknown_site"] += 1
             return None
         wms = self._wms(site)
-        lm = f"{msg['line']}/{msg['machine']}"
-        if msg["wm"] > wms.get(lm, -(2**62)):
-            wms[lm] = msg["wm"]
-            sites.add(site)
+        if "kind" not in msg:  # a machine's watermark, sent after all partials of one emission
+            lm = f"{msg['line']}/{msg['machine']}"
+            if msg["wm"] > wms.get(lm, -(2**62)):
+                wms[lm] = msg["wm"]
+                sites.add(site)
+            return None
         key = f"{site}|{msg['kind']}@{msg['start']}"
         w = self._window(key)
         if w is None:
             if msg["end"] <= self.gone[site].get(msg["kind"], -(2**62)):
                 self.stats["too_old_partials"] += 1
+                logs.event(
+                    log, "process.too_old_partial", logging.WARNING, window=key, machine=msg["machine"]
+                )
                 return None
             w = self.windows[key] = RollupWindow(msg["kind"], msg["start"], msg["end"], msg["shift"])
         w.apply(msg["line"], msg["machine"], msg["seq"], msg["final"], msg["p"])

@@ -27,7 +27,7 @@ def run(
     streams: dict[tuple[str, str, str], MachineStream] = {}
     rollups = {s.id: SiteRollup(s, ctx, grace_ms, 60_000) for s in plant.sites}
     windows: dict[tuple[str, str, int], RollupWindow] = {}
-    site_wm: dict[str, int] = {}
+    wms: dict[str, dict[str, int]] = {}  # site -> machine -> watermark after its last emission
     out: list[dict[str, Any]] = []
     now = 0.0
     for i, r in enumerate(readings):
@@ -44,12 +44,13 @@ def run(
                 for e in emits:
                     out.append(machine_record(e, *k2, ctx))
                     site = k2[0]
-                    site_wm[site] = max(site_wm.get(site, ms2.wm), ms2.wm)
                     wk = (site, e.kind, e.start)
                     w = windows.get(wk)
                     if w is None:
                         w = windows[wk] = RollupWindow(e.kind, e.start, e.end, e.shift)
                     w.apply(k2[1], k2[2], seq, e.final, json.loads(json.dumps(e.partial)))
+                if emits:
+                    wms.setdefault(k2[0], {})[k2[2]] = ms2.wm
                 if roundtrip:
                     state = json.loads(json.dumps(ms2.to_dict()))
                     again = MachineStream.from_dict(state, machines[k2], ctx, grace_ms)
@@ -60,7 +61,7 @@ def run(
                     )
                     streams[k2] = again
             for (site, _, _), w in windows.items():
-                out.extend(rollups[site].emit(w, site_wm[site], now, interval_ms))
+                out.extend(rollups[site].emit(w, min(wms[site].values()), now, interval_ms))
     return out, {"/".join(k): v for k, v in streams.items()}
 
 

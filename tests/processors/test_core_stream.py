@@ -14,6 +14,8 @@ def assert_same(stream: dict, batch: list[dict], window: str, horizon: int) -> N
     want = {data.key(r): r for r in batch if r["window"] == window and r["end"] <= horizon}
     got = {k: r for k, r in stream.items() if k[4] == window}
     assert sorted(got) == sorted(want)
+    bad = sorted({k for k, w in want.items() for f, wv in w.items() if not _close(got[k][f], wv)})
+    assert not bad, f"{len(bad)} of {len(want)} records differ, e.g. {bad[:8]}"
     for k, w in want.items():
         g = got[k]
         for field, wv in w.items():
@@ -23,6 +25,12 @@ def assert_same(stream: dict, batch: list[dict], window: str, horizon: int) -> N
                 assert math.isclose(gv, wv, rel_tol=1e-9, abs_tol=1e-9), (k, field, gv, wv)
             else:
                 assert gv == wv, (k, field, gv, wv)
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)  # type: ignore[arg-type]
+    return a == b
 
 
 @pytest.mark.parametrize(

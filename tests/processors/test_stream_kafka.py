@@ -7,6 +7,9 @@ trailing heartbeat per machine moves them past the end of the last hour plus gra
 
 from __future__ import annotations
 
+import re
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -103,3 +106,91 @@ def test_stream_final_records_equal_brain_kpi(stack: Settings, tmp_path: Path) -
         for k in got
         if k not in want and k[4] in ("1m", "1h") and k[5] + 60_000 <= data.final_horizon() - 3_600_000
     ]
+
+
+def _log_count(run: kafka_io.Run, name: str) -> int:
+    """The largest `name=N` in the workers' stats lines (counters are per worker process)."""
+    found = re.findall(rf"agent=machines .*?\b{name}=(\d+)", run.log_text())
+    return max((int(n) for n in found), default=0)
+
+
+def test_restart_after_sigkill_loses_nothing_and_counts_nothing_twice(
+    stack: Settings, tmp_path: Path
+) -> None:
+    run = kafka_io.Run(stack, tmp_path)
+    readings = data.readings()
+    expected = _expected(readings)
+    want = _final_keys(expected)
+    config = run.write_plant(PLANT)
+    extra = ("--session-timeout-s", "6", "--idle-timeout-s", "600", "--batch-max", "200")
+    first, rest = readings[:1200], readings[1200:]
+    run.produce(first)
+    a = run.worker(config, *extra, name="a")
+    tail = kafka_io.Tail(stack, run.kpis)
+    try:
+        deadline = time.monotonic() + 30
+        while _log_count(run, "readings") < len(first) and time.monotonic() < deadline:
+            assert a.poll() is None, run.log_text()[-3000:]
+            time.sleep(0.2)
+        assert _log_count(run, "readings") >= len(first), run.log_text()[-3000:]
+        time.sleep(1.5)  # let it commit offsets once
+        # more readings arrive while the worker runs; kill it in the middle of them
+        producer = threading.Thread(target=_produce_slowly, args=(run, rest[:1500]))
+        producer.start()
+        time.sleep(0.6)
+        a.send_signal(signal.SIGKILL)
+        a.wait()
+        producer.join()
+        run.produce(rest[1500:])
+        b = run.worker(config, *extra, name="b")
+        try:
+            got = _wait_finals(tail, want, [b], run, timeout_s=50)
+        finally:
+            kafka_io.stop(b)
+    finally:
+        if a.poll() is None:
+            a.kill()
+        tail.close()
+    for window in ("1m", "1h"):
+        assert_same(
+            {k: r for k, r in got.items() if k in want}, expected[window], window, data.final_horizon()
+        )
+
+
+def _produce_slowly(run: kafka_io.Run, readings: list[dict[str, Any]]) -> None:
+    for i in range(0, len(readings), 100):
+        run.produce(readings[i : i + 100])
+        time.sleep(0.05)
+
+
+def test_late_beyond_grace_goes_to_the_late_topic_and_is_counted(stack: Settings, tmp_path: Path) -> None:
+    run = kafka_io.Run(stack, tmp_path)
+    t0 = data.START
+    base = {"site": "s1", "line": "l1", "machine": "m1"}
+    readings = [{**base, "metric": "state", "value": "running", "ts": t0}]
+    readings += [{**base, "metric": "count_total", "value": i, "ts": t0 + i * 5_000} for i in range(60)]
+    within = {**base, "metric": "count_scrap", "value": 0, "ts": t0 + 300_000 - 20_000}  # 20 s late: accepted
+    too_late = {**base, "metric": "state", "value": "fault", "ts": t0 + 60_000}  # 4 min late: refused
+    readings += [within, too_late, {**base, "metric": "heartbeat", "value": 0, "ts": t0 + 400_000}]
+    run.produce(readings)
+    worker = run.worker(run.write_plant(PLANT), name="late")
+    tail = kafka_io.Tail(stack, run.late)
+    try:
+
+        def alive() -> None:
+            assert worker.poll() is None, run.log_text()[-3000:]
+
+        tail.poll_until(lambda rs: len(rs) >= 1, 30, alive)
+        deadline = time.monotonic() + 10
+        while _log_count(run, "late") < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        tail.poll()
+    finally:
+        kafka_io.stop(worker)
+        tail.close()
+    assert [v for _, v in tail.records] == [too_late]
+    assert tail.records[0][0] == b"s1/l1/m1"
+    assert _log_count(run, "late") == 1
+    assert re.search(
+        rf"event=process\.late machine=s1/l1/m1 event_ts={too_late['ts']} .*count=1", run.log_text()
+    )
