@@ -20,6 +20,11 @@ import orjson
 from ingest.reasons import Reason
 
 MAX_DETAIL_CHARS = 500
+# The payload a dead letter keeps: base64 of 256 KiB is ~342 KiB, well under Kafka's default 1 MB
+# record limit. A bigger payload (payload.too_large; Mosquitto's default has no size limit) is cut
+# to this, with `payload_bytes` = its real size: a whole multi-MB payload made a record that
+# producer.send() refuses (MessageSizeTooLargeError) and the bridge retried it forever.
+MAX_KEPT_PAYLOAD_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,7 @@ class DeadLetter:
     received_ts: int
     source: str
     metric: str | None = None
+    payload_bytes: int | None = None  # set when `payload` is only the first bytes of a bigger one
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -45,6 +51,9 @@ class DeadLetter:
         }
         if self.metric is not None:
             out["metric"] = self.metric
+        if self.payload_bytes is not None:
+            out["payload_bytes"] = self.payload_bytes
+            out["truncated"] = True
         return out
 
     def to_json(self) -> bytes:
@@ -65,6 +74,11 @@ def dead_letter(
         detail = detail[: MAX_DETAIL_CHARS - 1] + "…"
     if not topic.isascii():  # a lone surrogate cannot be JSON-encoded: keep it visible, escaped
         topic, detail = _utf8_safe(topic), _utf8_safe(detail)
+    size = len(payload)
+    if size > MAX_KEPT_PAYLOAD_BYTES:
+        return DeadLetter(
+            topic, bytes(payload[:MAX_KEPT_PAYLOAD_BYTES]), reason, detail, received_ts, source, metric, size
+        )
     return DeadLetter(topic, bytes(payload), reason, detail, received_ts, source, metric)
 
 
@@ -99,4 +113,5 @@ def from_dict(data: dict[str, Any]) -> DeadLetter:
         data["received_ts"],
         data["source"],
         data.get("metric"),
+        data.get("payload_bytes"),
     )
