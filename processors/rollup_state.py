@@ -8,7 +8,11 @@ partial of each machine and sums them per line and for the site — never averag
   (re-delivered after a crash), so applying the same messages twice changes nothing.
 - A line window is final when every configured machine of the line sent a final partial; a
   machine that sent nothing for the window counts as silent (its partial is the calendar's: all
-  unknown, like `brain kpi` computes it) once the site watermark passed end + grace + wait.
+  unknown, like `brain kpi` computes it) once the site watermark passed end + grace + wait, and
+  this rollup has been seeing the site for at least `wait` of wall-clock time: the site watermark
+  only knows the machines that sent, so when one partition is consumed ahead of another (start-up,
+  catch-up after downtime, replay), a machine whose data is merely still behind must not be taken
+  for silent — its windows would be final without it, then dropped, and its partials refused.
   The site window is final when all its lines are.
 """
 
@@ -62,6 +66,7 @@ class SiteRollup:
     def __init__(self, site: Site, ctx: Context, grace_ms: int, wait_ms: int) -> None:
         self.site, self.ctx, self.grace_ms, self.wait_ms = site, ctx, grace_ms, wait_ms
         self.lines: list[tuple[str, list[Machine]]] = [(ln.id, list(ln.machines)) for ln in site.lines]
+        self.seen_at: float | None = None  # wall clock (ms) of the first emit call; in memory only
 
     def _partials(self, w: RollupWindow, line: str, machines: list[Machine], silent: bool) -> list[Any]:
         out = []
@@ -73,8 +78,11 @@ class SiteRollup:
                 out.append(machine_partial({}, [], w.start, w.end, m, self.ctx))
         return out
 
-    def _line_final(self, w: RollupWindow, line: str, machines: list[Machine], site_wm: int) -> bool:
-        silent_ok = site_wm >= w.end + self.grace_ms + self.wait_ms
+    def _line_final(
+        self, w: RollupWindow, line: str, machines: list[Machine], site_wm: int, now_ms: float
+    ) -> bool:
+        assert self.seen_at is not None
+        silent_ok = site_wm >= w.end + self.grace_ms + self.wait_ms and now_ms - self.seen_at >= self.wait_ms
         for m in machines:
             cur = w.m.get(f"{line}/{m.id}")
             if cur is None:
@@ -89,7 +97,9 @@ class SiteRollup:
     ) -> list[dict[str, Any]]:
         """Records to (re-)emit for this window now: newly final lines/site at once, changed ones
         at most every `interval_ms` (`force`: whatever changed, and the site made final)."""
-        finals = {line: self._line_final(w, line, ms, site_wm) or force for line, ms in self.lines}
+        if self.seen_at is None:
+            self.seen_at = now_ms
+        finals = {line: self._line_final(w, line, ms, site_wm, now_ms) or force for line, ms in self.lines}
         site_final = all(finals.values())
         newly = [line for line, f in finals.items() if f and not w.fin.get(line)]
         site_newly = site_final and not w.fin.get("")
