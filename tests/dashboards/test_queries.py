@@ -8,7 +8,6 @@ must return the expected numbers.
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,9 +15,8 @@ from typing import Any
 import pytest
 
 from brain.settings import KPI_DATABASE, RAW_DATABASE, Settings
+from dashboards import queries
 from dashboards.build import DASHBOARDS
-from dashboards.flux import alert_annotations
-from dashboards.model import Dashboard
 
 pytestmark = pytest.mark.stack
 
@@ -226,22 +224,10 @@ def _points(site: str) -> tuple[list, list]:
 def substitute(query: str, site: str) -> str:
     """What Grafana sends for this query: time macros and template variables replaced."""
     values = {"site": site, "line": "l1", "machine": "m1", "contracted_kw": f"{CONTRACTED_KW:g}"}
-    out = (
-        query.replace("v.timeRangeStart", START.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        .replace("v.timeRangeStop", STOP.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        .replace("v.windowPeriod", "1m")
-    )
-    out = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], out)
-    assert "${" not in out and "v." not in out.replace("v: ", ""), out
-    return out
+    return queries.substitute(query, variables=values, start=START, stop=STOP)
 
 
-def _all_queries(d: Dashboard) -> list[tuple[str, str]]:
-    queries = [(f"{d.key}: panel {p.title.en!r}", p.query) for p in d.panels]
-    queries += [(f"{d.key}: variable {v.name}", v.query) for v in d.variables if v.kind == "query"]
-    if d.alert_annotations:
-        queries.append((f"{d.key}: annotation", alert_annotations()))
-    return queries
+_all_queries = queries.all_queries
 
 
 @pytest.fixture(scope="module")
