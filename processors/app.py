@@ -36,6 +36,11 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
         broker_session_timeout=opts.session_timeout_s,
         broker_heartbeat_interval=min(3.0, opts.session_timeout_s / 3),
         stream_recovery_delay=0.0,
+        producer_max_batch_size=512 * 1024,  # per partition: state messages are a few kB each
+        producer_linger_ms=2,
+        stream_buffer_maxsize=max(4096, 2 * opts.batch_max),
+        broker_max_poll_records=opts.batch_max,
+        consumer_max_fetch_size=4 * 1024 * 1024,
         web_enabled=False,
         autodiscover=False,
         key_serializer="raw",

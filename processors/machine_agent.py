@@ -16,6 +16,7 @@ the re-delivered readings by offset. Either way nothing is lost or counted twice
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
@@ -45,45 +46,48 @@ def in_partition_of(event: Any):
         _current_event.reset(token)
 
 
-async def write_table(table: Any, event: Any, items: list[tuple[bytes, bytes | None]]) -> None:
-    """Write (value None: delete) table keys in the changelog partition of `event`.
-
-    Each changelog message is sent and awaited here, so a following `producer.flush()` waits for
-    its delivery: Faust's `table[key] = value` only queues it, and Faust's producer flush may
-    return while that queue is not empty (it gives up after 0.1 s without progress), which would
-    let the offset commit overtake the state after a crash.
-    """
+def stage_table(table: Any, event: Any, items: list[tuple[bytes, bytes | None]], send: Sender) -> None:
+    """Write (value None: delete) table keys: into the local store now, and into `send` for the
+    changelog partition of `event` (Faust's own `table[key] = value` only queues the changelog
+    message, and Faust's producer flush may return while that queue is not empty — it gives up
+    after 0.1 s without progress — which would let the offset commit overtake the state)."""
     partition = event.message.partition
-    with in_partition_of(event):
+    topic = table.changelog_topic.get_topic_name()
+    with in_partition_of(event):  # stores that keep partitions apart (rocksdb) ask for it
         for key, value in items:
             if value is None:
                 if key in table.data:
                     del table.data[key]
             else:
                 table.data[key] = value
-            await table.changelog_topic.send(key=key, value=value, partition=partition, force=True)
+            send.add(topic, key, value, partition)
 
 
 class Sender:
-    """Collects outgoing messages of a batch; `flush` sends them and waits for Kafka's acks."""
+    """Collects the messages of one batch; `flush` hands them to the Kafka producer (aiokafka,
+    under Faust's producer: one accumulator append per message instead of Faust's send path)
+    and waits until Kafka acknowledged every one."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.out: list[tuple[Any, bytes, bytes]] = []
+        self.out: list[tuple[str, bytes, bytes | None, int | None]] = []
 
-    def add(self, topic: Any, key: bytes, value: bytes) -> None:
-        self.out.append((topic, key, value))
+    def add(self, topic: str, key: bytes, value: bytes | None, partition: int | None = None) -> None:
+        self.out.append((topic, key, value, partition))
 
     async def flush(self) -> None:
-        for topic, key, value in self.out:
-            await topic.send(key=key, value=value, force=True)
+        if not self.out:
+            return
+        producer = self.app.producer._ensure_producer()  # the started AIOKafkaProducer
+        futures = [await producer.send(t, value=v, key=k, partition=p) for t, k, v, p in self.out]
         self.out.clear()
-        await self.app.producer.flush()
+        await asyncio.gather(*futures)
 
 
 class MachineWorker:
     def __init__(self, app: Any, plant: Plant, opts: ProcessorOptions, *, table: Any, topics: dict) -> None:
-        self.app, self.opts, self.table, self.topics = app, opts, table, topics
+        self.app, self.opts, self.table = app, opts, table
+        self.topics: dict[str, str] = {k: t.get_topic_name() for k, t in topics.items()}
         self.ctx = Context.from_plant(plant)
         self.machines: dict[str, tuple[str, str, Machine]] = {
             f"{s.id}/{ln.id}/{m.id}": (s.id, ln.id, m) for s, ln, m in plant.machines()
@@ -91,6 +95,7 @@ class MachineWorker:
         self.cache: dict[str, MachineStream] = {}
         self.index: dict[int, set[str]] = {}  # partition -> machine keys (for the idle timeout)
         self.stats: Counter[str] = Counter()
+        self.timing: Counter[str] = Counter()  # seconds in handle(): compute, send+wait, state+wait
         self._unknown: set[str] = set()
         self._indexed: set[int] = set()
         self._stats_at = time.monotonic()
@@ -127,6 +132,7 @@ class MachineWorker:
         return keys
 
     async def handle(self, events: list[Any]) -> None:
+        t0 = time.perf_counter()
         now = time.time() * 1000
         send = Sender(self.app)
         by_part: dict[int, list[Any]] = {}
@@ -152,15 +158,23 @@ class MachineWorker:
                 if self._emit(key, now, send):
                     changed.add(key)
             writes.append((evs[-1], changed))
+        t1 = time.perf_counter()
         await send.flush()  # records first: a state is never ahead of what was emitted
+        t2 = time.perf_counter()
+        state_send = Sender(self.app)
         for event, changed in writes:
-            items = []
+            items: list[tuple[bytes, bytes | None]] = []
             for key in changed:
                 state = self.cache[key].to_dict()
                 state["p"] = event.message.partition
                 items.append((key.encode(), dumps(state)))
-            await write_table(self.table, event, items)
-        await self.app.producer.flush()
+            stage_table(self.table, event, items, state_send)
+        await state_send.flush()
+        t3 = time.perf_counter()
+        self.stats["batches"] += 1
+        self.timing["compute_s"] += t1 - t0
+        self.timing["send_s"] += t2 - t1
+        self.timing["state_s"] += t3 - t2
         self._log_stats()
 
     def _reading(self, ev: Any, partition: int, now: float, changed: set[str], send: Sender) -> None:
@@ -214,4 +228,5 @@ class MachineWorker:
         t = time.monotonic()
         if t - self._stats_at >= self.opts.stats_interval_s:
             self._stats_at = t
-            logs.event(log, "process.stats", agent="machines", t=round(t, 3), **dict(self.stats))
+            timing = {k: round(v, 3) for k, v in self.timing.items()}
+            logs.event(log, "process.stats", agent="machines", t=round(t, 3), **dict(self.stats), **timing)

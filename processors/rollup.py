@@ -22,7 +22,7 @@ from typing import Any
 from brain import logs
 from brain.plant import Plant
 from processors.kpi import Context
-from processors.machine_agent import Sender, write_table
+from processors.machine_agent import Sender, stage_table
 from processors.messages import dumps, loads, record_key
 from processors.options import ProcessorOptions
 from processors.rollup_state import RollupWindow, SiteRollup
@@ -32,7 +32,8 @@ log = logging.getLogger("brain.process")
 
 class RollupWorker:
     def __init__(self, app: Any, plant: Plant, opts: ProcessorOptions, *, table: Any, topics: dict) -> None:
-        self.app, self.opts, self.table, self.topics = app, opts, table, topics
+        self.app, self.opts, self.table = app, opts, table
+        self.topics: dict[str, str] = {k: t.get_topic_name() for k, t in topics.items()}
         ctx = Context.from_plant(plant)
         self.sites = {s.id: SiteRollup(s, ctx, opts.grace_ms, opts.rollup_wait_ms) for s in plant.sites}
         self.windows: dict[str, RollupWindow] = {}
@@ -116,6 +117,7 @@ class RollupWorker:
             dropped = self._emit(open_keys, now, send, changed, sites)
             writes.append((evs[-1], partition, last, changed, dropped, sites))
         await send.flush()
+        state_send = Sender(self.app)
         for event, partition, last, changed, dropped, sites in writes:
             items: list[tuple[bytes, bytes | None]] = []
             for site in sites:
@@ -129,8 +131,8 @@ class RollupWorker:
             if last > self.marker[partition]:
                 items.append((f"@{partition}".encode(), dumps({"off": last})))
                 self.marker[partition] = last
-            await write_table(self.table, event, items)
-        await self.app.producer.flush()
+            stage_table(self.table, event, items, state_send)
+        await state_send.flush()
         self._log_stats()
 
     def _apply(self, msg: dict[str, Any], sites: set[str]) -> str | None:
