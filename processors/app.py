@@ -11,13 +11,17 @@ batches; the work is in machine_agent.py / rollup.py and the pure cores they cal
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from brain import logs
 from brain.plant import Plant
 from brain.settings import Settings
 from processors.machine_agent import MachineWorker
 from processors.options import ProcessorOptions
 from processors.rollup import RollupWorker
+
+log = logging.getLogger("brain.process")
 
 
 def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, partitions: int) -> Any:
@@ -48,12 +52,12 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
     )
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     readings = app.topic(opts.input_topic, opts.ticks, **raw)
-    partials_in = app.topic(opts.partials_topic, opts.ticks, **raw)
+    partials_in = app.topic(opts.partials, opts.ticks, **raw)
     ticks = app.topic(opts.ticks, partitions=partitions, **raw)
     topics = {
         "out": app.topic(opts.output_topic, **raw),
         "late": app.topic(opts.late_topic, **raw),
-        "partials": app.topic(opts.partials_topic, **raw),
+        "partials": app.topic(opts.partials, **raw),
     }
     machines_table = app.Table("machines", partitions=partitions, key_type=bytes, value_type=bytes)
     rollup_table = app.Table("rollup", partitions=partitions, key_type=bytes, value_type=bytes)
@@ -75,6 +79,11 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
         for tp in sorted(app.consumer.assignment()):
             if tp.topic == opts.ticks:
                 await ticks.send(value=b"tick", partition=tp.partition)
+
+    @app.on_partitions_assigned.connect
+    async def assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
+        inputs = sorted(tp.partition for tp in assigned if tp.topic == opts.input_topic)
+        logs.event(log, "process.assigned", input=opts.input_topic, partitions=",".join(map(str, inputs)))
 
     @app.on_partitions_revoked.connect
     async def forget(sender: Any, revoked: Any, **kwargs: Any) -> None:

@@ -47,7 +47,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--input-topic", default=d.input_topic)
     a("--output-topic", default=d.output_topic)
     a("--late-topic", default=d.late_topic)
-    a("--partials-topic", default=d.partials_topic, help="machine partials for the line/site rollup")
+    a(
+        "--partials-topic",
+        default=d.partials_topic,
+        help="machine partials for the rollup (default <app-id>-partials)",
+    )
+    a(
+        "--start-at",
+        choices=("earliest", "latest"),
+        default=d.start_at,
+        help="where a NEW app id starts reading the input: oldest or newest readings (default earliest)",
+    )
     a("--windows", default=",".join(d.windows), help=f"comma-separated, from {','.join(WINDOWS)}")
     a("--data-dir", type=Path, default=d.data_dir, help="Faust data dir (tables' local stores)")
     a("--store", default=d.store, help="table store: memory:// (default) or rocksdb:// (needs rocksdict)")
@@ -75,6 +85,7 @@ def options(args: argparse.Namespace) -> ProcessorOptions:
         output_topic=args.output_topic,
         late_topic=args.late_topic,
         partials_topic=args.partials_topic,
+        start_at=args.start_at,
         grace_ms=int(args.grace_s * 1000),
         idle_timeout_ms=int(args.idle_timeout_s * 1000),
         emit_interval_ms=args.emit_interval_ms,
@@ -100,11 +111,11 @@ def prepare_topics(bootstrap: str, opts: ProcessorOptions) -> int:
         n = len(consumer.partitions_for_topic(opts.input_topic) or ())
         if opts.input_topic not in topics or n == 0:
             raise ValueError(f"input topic {opts.input_topic!r} does not exist")
-        wanted = {opts.output_topic: n, opts.late_topic: n, opts.partials_topic: n, opts.ticks: n}
+        wanted = {opts.output_topic: n, opts.late_topic: n, opts.partials: n, opts.ticks: n}
         missing = {name: parts for name, parts in wanted.items() if name not in topics}
         if missing:
             ensure_topics(bootstrap, missing)
-        for name in (opts.partials_topic, opts.ticks):
+        for name in (opts.partials, opts.ticks):
             have = len(consumer.partitions_for_topic(name) or ()) if name not in missing else n
             if have != n:
                 raise ValueError(
@@ -130,6 +141,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"brain process: {exc}", file=sys.stderr)
         return 2
+    if opts.start_at == "latest":
+        from brain.kafka_offsets import start_new_group_at_end
+
+        started = start_new_group_at_end(settings, opts.app_id, [opts.input_topic])
+        logs.event(log, "process.start_at", start_at="latest", new_group=started)
     from faust.worker import Worker
 
     from processors.app import build_app

@@ -21,7 +21,7 @@ class ProcessorOptions:
     input_topic: str = _s.TOPIC_READINGS
     output_topic: str = _s.TOPIC_KPIS
     late_topic: str = _s.TOPIC_LATE
-    partials_topic: str = "brain.partials"
+    partials_topic: str = ""  # default: "<app_id>-partials" (internal to one app id)
     tick_topic: str = ""  # default: "<app_id>-ticks"
     grace_ms: int = 30_000
     idle_timeout_ms: int = 60_000  # wall clock: a silent machine's watermark moves with the clock
@@ -41,6 +41,13 @@ class ProcessorOptions:
     session_timeout_s: float = 30.0  # a killed worker's partitions move after this
     stats_interval_s: float = 10.0
 
+    start_at: str = "earliest"  # a NEW app id starts at the "earliest" or "latest" input offsets
+
     @property
     def ticks(self) -> str:
         return self.tick_topic or f"{self.app_id}-ticks"
+
+    @property
+    def partials(self) -> str:
+        """Machine partials for the rollup: per app id, so two apps never fold each other's."""
+        return self.partials_topic or f"{self.app_id}-partials"

@@ -14,7 +14,7 @@ Reusable by other suites (tests/faults/):
 Records are keyed `(scope, line, machine, window, start)` (one site per test). Every service gets
 its own MQTT client id / Faust app id / consumer group; the shared topics (brain.readings,
 brain.kpis) are read from the offsets they had when the run started, so other tests' data on the
-same topics is never read by our processors or sink (see `start_groups_at_end`).
+same topics is never read by our processors or sink (see `brain.kafka_offsets`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from typing import Any
 import orjson
 import yaml
 
+from brain.kafka_offsets import end_offsets as end_offsets  # re-exported for the tests
+from brain.kafka_offsets import start_new_group_at_end
 from brain.pipeline import Pipeline
 from brain.plant import Plant
 from brain.records import KPI_IDENTITY_FIELDS, KPI_QUANTITY_FIELDS, KPI_TIME_FIELDS
@@ -95,40 +97,9 @@ def write_plant(path: Path, site: str, **kw: Any) -> Path:
 # ------------------------------------------------------------------------------------ Kafka
 
 
-def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
-    """partition -> end offset now (read a shared topic from here on)."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    c = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, **settings.kafka_kwargs())
-    try:
-        parts = c.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        return {tp.partition: off for tp, off in c.end_offsets(tps).items()}
-    finally:
-        c.close()
-
-
 def start_groups_at_end(settings: Settings, group: str, topics: Iterable[str]) -> None:
-    """Commit the current end offsets of `topics` for a NEW consumer group, so that the service
-    using it starts at the newest data instead of replaying the shared topic's whole history
-    (`brain process` has no `--start-at latest`; its Faust consumer resets to earliest)."""
-    from kafka import KafkaConsumer, TopicPartition
-    from kafka.structs import OffsetAndMetadata
-
-    c = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=group,
-        enable_auto_commit=False,
-        **settings.kafka_kwargs(),
-    )
-    try:
-        offsets = {}
-        for topic in topics:
-            for p, off in end_offsets(settings, topic).items():
-                offsets[TopicPartition(topic, p)] = OffsetAndMetadata(off, "")
-        c.commit(offsets)  # a manual commit with no subscription: no rebalance needed
-    finally:
-        c.close()
+    """A NEW consumer group starts at the newest data instead of the shared topic's history."""
+    start_new_group_at_end(settings, group, topics, force=True)
 
 
 def _consume(settings: Settings, topic: str, since: Mapping[int, int] | None) -> Iterable[dict[str, Any]]:
