@@ -63,7 +63,8 @@ def mqtt_limit(settings: Settings, topic: str, payloads: Sequence[bytes], second
     from ingest.simulator.publish import MqttOut
 
     proc = _child(["mqtt", settings.mqtt_url, topic])
-    out = MqttOut(settings.mqtt_url, f"brain-bench-pub-{time.time_ns() % 10**9}")
+    # 2,000 unacked at most (1,000 in flight): enough to keep the broker busy, short to drain
+    out = MqttOut(settings.mqtt_url, f"brain-bench-pub-{time.time_ns() % 10**9}", max_pending=2000)
     out.connect()
     sent, n = 0, len(payloads)
     first = time.time()

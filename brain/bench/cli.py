@@ -65,6 +65,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=5.0,
         help="seconds of each raw limit (Mosquitto alone, Kafka alone); 0 = skip them",
     )
+    a("--bridges", type=int, default=1, help="bridge processes; > 1 share the load (--shared-group)")
+    a("--workers", type=int, default=1, help="processor worker processes (brain process --workers)")
     a("--run-dir", default=".brain/bench", help="service logs go to RUN_DIR/<run id>/")
     a("--keep", action="store_true", help="keep the run's topics, consumer groups and InfluxDB series")
     a(
@@ -282,14 +284,16 @@ class Monitor(threading.Thread):
         self.next_print = 0.0
 
     def bridge_readings(self) -> int:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.b.metrics_port}/metrics", timeout=2) as r:
-                for line in r.read().decode().splitlines():
-                    if line.startswith("brain_bridge_readings_out_total "):
-                        return int(float(line.split()[1]))
-        except OSError:
-            pass
-        return self.bridge_out
+        total = 0
+        for port in self.b.metrics_ports:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    for line in r.read().decode().splitlines():
+                        if line.startswith("brain_bridge_readings_out_total "):
+                            total += int(float(line.split()[1]))
+            except OSError:
+                return self.bridge_out
+        return total
 
     def run(self) -> None:
         kafka = Kafka(self.b.settings)
@@ -384,7 +388,7 @@ class Bench:
         machines = [(f"l{i % LINES}", f"m{i}") for i in range(args.machines)]
         self.load = Load(self.site, machines)
         self.load_readings = 0  # set when the load ends: what the monitor waits for
-        self.metrics_port = free_port()
+        self.metrics_ports = [free_port() for _ in range(max(1, args.bridges))]
         self.t_first_publish = 0.0
         self.t_load_end = 0.0
         self.phase = "start"
@@ -468,25 +472,15 @@ class Bench:
         )
         pipe = Pipeline(self.run_dir)
         cfg = str(plant)
-        pipe.add(
-            "bridge",
-            [
-                "bridge",
-                "--config",
-                cfg,
-                "--client-id",
-                self.app_id,
-                "--no-sparkplug",
-                "--topic",
-                f"brain/v1/{self.site}/#",
-                "--session-expiry",
-                "300",
-                "--metrics-port",
-                str(self.metrics_port),
-                "--status-interval",
-                "5",
-            ],
-        )
+        n_bridges = self.args.bridges
+        for b, port in enumerate(self.metrics_ports):
+            shared = ["--shared-group", self.app_id] if n_bridges > 1 else []
+            pipe.add(
+                f"bridge{b}" if n_bridges > 1 else "bridge",
+                ["bridge", "--config", cfg, "--client-id", f"{self.app_id}-{b}", "--no-sparkplug",
+                 "--topic", f"brain/v1/{self.site}/#", *shared, "--session-expiry", "300",
+                 "--metrics-port", str(port), "--status-interval", "5"],
+            )  # fmt: skip
         pipe.add(
             "processors",
             [
@@ -507,6 +501,8 @@ class Bench:
                 str(self.run_dir / "processors"),
                 "--stats-interval-s",
                 "5",
+                "--workers",
+                str(self.args.workers),
             ],
         )
         pipe.add(
@@ -526,7 +522,8 @@ class Bench:
 
     def wait_ready(self, pipe: Any, kafka: Kafka, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
-        for name, text in (("bridge", "bridge.subscribed"), ("sink", "sink.started")):
+        bridges = [n for n in pipe.services if n.startswith("bridge")]
+        for name, text in [*((b, "bridge.subscribed") for b in bridges), ("sink", "sink.started")]:
             if not pipe.wait_for_log(name, text, timeout_s=max(1.0, deadline - time.monotonic())):
                 raise RuntimeError(f"{name} did not start: " + "\n".join(pipe.dead()))
         for group in (self.app_id, f"{self.prefix}-sink"):
@@ -792,6 +789,7 @@ class Bench:
             kafka.close()
         load_s = self.t_load_end - self.t_first_publish
         missing = published - dead - got["distinct"]
+        bridge_s = (mon.bridge_done_at - self.t_first_publish) if mon.bridge_done_at else None
         drained = mon.bridge_out >= published - dead
         through = (mon.processors_done_at - self.t_first_publish) if mon.processors_done_at else None
         tput = round(self.load_readings / through) if through else None
@@ -803,6 +801,8 @@ class Bench:
             "rate": self.rate or "max",
             "seconds": self.args.seconds,
             "machines": len(self.load.machines),
+            "bridges": self.args.bridges,
+            "workers": self.args.workers,
             "site": self.site,
             "published": published,
             "published_load": self.load_readings,
@@ -818,6 +818,9 @@ class Bench:
             "kpi_check": {kk: v for kk, v in k.items() if kk not in ("double_counted", "kpi_records")},
             "publish_rps": round(self.load_readings / load_s) if load_s > 0 else None,
             "throughput_rps": tput,
+            "bridge_rps": round(self.load_readings / bridge_s) if bridge_s else None,
+            "processors_late": _stat(proc_stats, "late"),
+            "processors_unknown_machine": _stat(proc_stats, "unknown_machine"),
             "bridge_done_s": round(mon.bridge_done_at - self.t_first_publish, 2)
             if mon.bridge_done_at
             else None,
@@ -859,6 +862,13 @@ def _last_stats(pipe: Any, name: str) -> str | None:
         if "process.stats agent=machines" in x
     ]
     return lines[-1].split("process.stats ", 1)[-1][:400] if lines else None
+
+
+def _stat(line: str | None, name: str) -> int:
+    for part in (line or "").split():
+        if part.startswith(name + "="):
+            return int(part.split("=", 1)[1])
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
