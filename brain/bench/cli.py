@@ -875,6 +875,12 @@ def run(args: argparse.Namespace) -> int:
     if args.seconds <= 0 or args.machines < 1:
         print("brain bench: --seconds and --machines must be positive", file=sys.stderr)
         return 2
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:  # SIGTERM: stop the services and clean up, like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         result = Bench(args).execute()
     except RuntimeError as exc:
