@@ -37,10 +37,10 @@ PHASES = ["baseline", *(name for name, _, _ in PLAN)]
 
 # Found by this suite, not fixed (docs/RELIABILITY.md, "Faults"): after Kafka was frozen 30 s
 # `brain process` rejoins its group and never finishes the rebalance (Faust's wait_empty waits
-# for a batch stuck awaiting the producer), so no KPI is emitted after it. Strict: when it is
-# fixed these turn into XPASS failures and the marks must go.
+# for a batch stuck awaiting the producer), so no KPI is emitted after it. Intermittent (1 of 3
+# runs so far), hence not strict: an XPASS is reported; remove the mark with the fix.
 KAFKA_FREEZE_HANG = pytest.mark.xfail(
-    strict=True, reason="processors hang after Kafka is frozen 30 s (docs/RELIABILITY.md, Faults)"
+    strict=False, reason="processors hang after Kafka is frozen 30 s, intermittent (docs/RELIABILITY.md)"
 )
 
 
