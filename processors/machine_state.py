@@ -164,7 +164,11 @@ class MachineStream:
         for wid in sorted(self.dirty.union(newly), key=lambda i: (self.windows[i][_S], i)):
             w = self.windows[wid]
             final = w[_E] <= horizon
-            out.append(Emit(w[_K], w[_S], w[_E], w[_SH], final, self._partial(w, keys)))
+            # A provisional record covers the window up to the watermark: time after it has not
+            # happened yet and must not count as unknown (it would pull availability down).
+            out.append(
+                Emit(w[_K], w[_S], w[_E], w[_SH], final, self._partial(w, keys, None if final else self.wm))
+            )
             if final:
                 w[_FIN] = True
         self.dirty.clear()
@@ -174,13 +178,12 @@ class MachineStream:
             del self.windows[wid]
         return out
 
-    def _partial(self, w: list[Any], keys: list[int]) -> dict[str, Any]:
+    def _partial(self, w: list[Any], keys: list[int], upto: int | None = None) -> dict[str, Any]:
         live = self.rm.live
-        p = (
-            machine_partial(live.buckets, keys, w[_C], w[_E], self.machine, self.ctx)
-            if w[_C] < w[_E]
-            else None
-        )
+        end = w[_E] if upto is None else max(w[_C], min(w[_E], upto))
+        # With nothing accumulated yet, an empty span still gives a (zero) partial to emit.
+        computed = w[_C] < end or w[_ACC] is None
+        p = machine_partial(live.buckets, keys, w[_C], end, self.machine, self.ctx) if computed else None
         acc = w[_ACC]
         if acc is None:
             assert p is not None

@@ -43,3 +43,28 @@ def test_stream_core_equals_batch(window: str, interval_ms: int, roundtrip: bool
     rows = [(r["site"], r["line"], r["machine"], r["metric"], r["value"], r["ts"]) for r in readings]
     batch = compute_records(plant, rows, window)
     assert_same(simulate.latest_final(records), batch, window, data.final_horizon())
+
+
+def test_provisional_record_covers_the_window_up_to_the_watermark() -> None:
+    """Mid-window, the time after the watermark has not happened: it is not unknown time."""
+    from brain.plant import parse_plant
+    from processors.kpi import Context
+    from processors.machine_state import MachineStream
+
+    plant = parse_plant(
+        {
+            "timezone": "Asia/Shanghai",
+            "sites": [{"id": "s", "lines": [{"id": "l", "machines": [{"id": "m", "ideal_cycle_s": 1}]}]}],
+        }
+    )
+    machine = plant.sites[0].lines[0].machines[0]
+    stream = MachineStream(machine, Context.from_plant(plant), grace_ms=0, windows=("15m",))
+    t0 = data.START + 4 * 60_000  # 08:00, a quarter-hour boundary
+    stream.add("state", "running", t0, offset=1)
+    stream.add("count_total", 0, t0, offset=2)
+    stream.add("count_total", 420, t0 + 7 * 60_000, offset=3)  # watermark 08:07
+    (emit,) = [e for e in stream.step(now_ms=0, interval_ms=0, force=True) if e.start == t0]
+    assert not emit.final
+    p = emit.partial
+    assert (p["pot"], p["apt"], p["unknown"]) == (420_000, 420_000, 0)  # not 900 s of POT, 480 s unknown
+    assert p["pq"] == 420
