@@ -42,6 +42,7 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
         stream_recovery_delay=0.0,
         producer_max_batch_size=512 * 1024,  # per partition: state messages are a few kB each
         producer_linger_ms=2,
+        producer_request_timeout=opts.send_timeout_s,
         stream_buffer_maxsize=max(4096, 2 * opts.batch_max),
         broker_max_poll_records=opts.batch_max,
         consumer_max_fetch_size=4 * 1024 * 1024,
@@ -76,9 +77,12 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
 
     @app.timer(opts.tick_s)
     async def tick() -> None:  # one tick per partition this worker owns: idle timeouts, throttled output
-        for tp in sorted(app.consumer.assignment()):
-            if tp.topic == opts.ticks:
-                await ticks.send(value=b"tick", partition=tp.partition)
+        try:
+            for tp in sorted(app.consumer.assignment()):
+                if tp.topic == opts.ticks:
+                    await ticks.send(value=b"tick", partition=tp.partition)
+        except Exception as exc:  # Kafka unavailable: the next tick tries again (ticks are best effort)
+            logs.event(log, "process.tick_failed", logging.WARNING, error=repr(exc)[:200])
 
     @app.on_partitions_assigned.connect
     async def assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:

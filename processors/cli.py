@@ -67,6 +67,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=d.session_timeout_s,
         help="Kafka group session timeout: a dead worker's partitions move after this (default 30)",
     )
+    a(
+        "--send-timeout-s",
+        type=float,
+        default=d.send_timeout_s,
+        help="Kafka produce request timeout; a batch's unacked sends are retried after it (default 30)",
+    )
     a("--batch-max", type=int, default=d.batch_max, help="events per batch (default 5000)")
     a("--stats-interval-s", type=float, default=d.stats_interval_s)
     a("--log-level", default="INFO")
@@ -95,6 +101,7 @@ def options(args: argparse.Namespace) -> ProcessorOptions:
         batch_max=args.batch_max,
         stats_interval_s=args.stats_interval_s,
         session_timeout_s=args.session_timeout_s,
+        send_timeout_s=args.send_timeout_s,
     )
 
 

@@ -24,6 +24,8 @@ from collections import Counter
 from contextlib import contextmanager
 from typing import Any
 
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+
 from brain import logs
 from brain.plant import Machine, Plant
 from processors.kpi import TOO_LATE, Context
@@ -66,22 +68,88 @@ def stage_table(table: Any, event: Any, items: list[tuple[bytes, bytes | None]],
 class Sender:
     """Collects the messages of one batch; `flush` hands them to the Kafka producer (aiokafka,
     under Faust's producer: one accumulator append per message instead of Faust's send path)
-    and waits until Kafka acknowledged every one."""
+    and waits until Kafka acknowledged every one.
 
-    def __init__(self, app: Any) -> None:
+    The wait is bounded: an attempt that is not acknowledged within `timeout_s`, or that fails
+    with a retriable Kafka error (broker gone, frozen, not leader, request timed out), is
+    retried with the messages not acknowledged yet, until Kafka has them all. Re-sending is
+    safe: records, partials and states are idempotent by key (a re-sent late reading may appear
+    twice in the late topic, as after a crash). The batch is never acked without its messages,
+    and never waits forever on one lost response: Faust's producer request timeout is 20 min
+    by default, so one produce request left unanswered across a broker freeze used to hold the
+    batch, and with it the group rebalance (`wait_empty`), for that long."""
+
+    def __init__(self, app: Any, timeout_s: float = 35.0, stats: Counter[str] | None = None) -> None:
         self.app = app
+        self.timeout_s = timeout_s
+        self.stats = stats if stats is not None else Counter()
         self.out: list[tuple[str, bytes, bytes | None, int | None]] = []
 
     def add(self, topic: str, key: bytes, value: bytes | None, partition: int | None = None) -> None:
         self.out.append((topic, key, value, partition))
 
     async def flush(self) -> None:
-        if not self.out:
-            return
-        producer = self.app.producer._ensure_producer()  # the started AIOKafkaProducer
-        futures = [await producer.send(t, value=v, key=k, partition=p) for t, k, v, p in self.out]
-        self.out.clear()
-        await asyncio.gather(*futures)
+        pending, self.out = self.out, []
+        attempt = 0
+        while pending:
+            pending, error = await self._attempt(pending)
+            if not pending:
+                return
+            attempt += 1
+            self.stats["send_retries"] += 1
+            logs.event(
+                log, "process.send_retry", logging.WARNING,
+                messages=len(pending), attempt=attempt, error=error[:200],
+            )  # fmt: skip
+            await asyncio.sleep(min(5.0, 0.5 * attempt))
+
+    async def _attempt(self, items: list) -> tuple[list, str]:
+        """Send `items` once; returns the ones Kafka did not acknowledge within the timeout (or
+        that failed with a retriable error) and why."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        futures: list[asyncio.Future] = []
+        error = ""
+
+        async def enqueue() -> None:
+            producer = self.app.producer._ensure_producer()  # the started AIOKafkaProducer
+            for t, k, v, p in items:
+                fut = await producer.send(t, value=v, key=k, partition=p)
+                fut.add_done_callback(_retrieve)
+                futures.append(fut)
+
+        try:
+            await asyncio.wait_for(enqueue(), self.timeout_s)
+        except (TimeoutError, KafkaError) as exc:
+            if isinstance(exc, KafkaError) and not _retriable(exc):
+                raise
+            error = f"enqueue: {exc!r}"
+        if futures:
+            await asyncio.wait(futures, timeout=max(0.0, deadline - loop.time()))
+        left = []
+        for i, item in enumerate(items):
+            fut = futures[i] if i < len(futures) else None
+            if fut is not None and fut.done() and not fut.cancelled():
+                exc = fut.exception()
+                if exc is None:
+                    continue
+                if not _retriable(exc):
+                    raise exc
+                error = error or repr(exc)
+            left.append(item)
+        if left and not error:
+            error = f"no ack within {self.timeout_s:g} s"
+        return left, error
+
+
+def _retriable(exc: BaseException) -> bool:
+    return isinstance(exc, KafkaTimeoutError) or bool(getattr(exc, "retriable", False))
+
+
+def _retrieve(fut: asyncio.Future) -> None:
+    """A future given up on (retried) may still fail later: mark its exception as seen."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 class MachineWorker:
@@ -134,7 +202,7 @@ class MachineWorker:
     async def handle(self, events: list[Any]) -> None:
         t0 = time.perf_counter()
         now = time.time() * 1000
-        send = Sender(self.app)
+        send = Sender(self.app, self.opts.send_timeout_s + 5, self.stats)
         by_part: dict[int, list[Any]] = {}
         for ev in events:
             by_part.setdefault(ev.message.partition, []).append(ev)
@@ -161,7 +229,7 @@ class MachineWorker:
         t1 = time.perf_counter()
         await send.flush()  # records first: a state is never ahead of what was emitted
         t2 = time.perf_counter()
-        state_send = Sender(self.app)
+        state_send = Sender(self.app, self.opts.send_timeout_s + 5, self.stats)
         for event, changed in writes:
             items: list[tuple[bytes, bytes | None]] = []
             for key in changed:

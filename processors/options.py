@@ -39,6 +39,10 @@ class ProcessorOptions:
     tick_s: float = 1.0
     commit_interval_s: float = 1.0
     session_timeout_s: float = 30.0  # a killed worker's partitions move after this
+    # Kafka producer request timeout (also aiokafka's batch expiry): an unanswered produce request
+    # is dropped (connection renewed) after this and the batch's sends are retried (Sender).
+    # Faust's default is 20 min, which held a batch, and the rebalance, that long.
+    send_timeout_s: float = 30.0
     stats_interval_s: float = 10.0
 
     start_at: str = "earliest"  # a NEW app id starts at the "earliest" or "latest" input offsets

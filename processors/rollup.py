@@ -93,7 +93,7 @@ class RollupWorker:
 
     async def handle(self, events: list[Any]) -> None:
         now = time.time() * 1000
-        send = Sender(self.app)
+        send = Sender(self.app, self.opts.send_timeout_s + 5, self.stats)
         by_part: dict[int, list[Any]] = {}
         for ev in events:
             by_part.setdefault(ev.message.partition, []).append(ev)
@@ -117,7 +117,7 @@ class RollupWorker:
             dropped = self._emit(open_keys, now, send, changed, sites)
             writes.append((evs[-1], partition, last, changed, dropped, sites))
         await send.flush()
-        state_send = Sender(self.app)
+        state_send = Sender(self.app, self.opts.send_timeout_s + 5, self.stats)
         for event, partition, last, changed, dropped, sites in writes:
             items: list[tuple[bytes, bytes | None]] = []
             for site in sites:
