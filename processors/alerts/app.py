@@ -116,9 +116,31 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
     # key and value types None: both JSON (str keys, dict values) in the changelog
     table = app.Table("alert-state", partitions=1, use_partitioner=True)
     worker = AlertWorker(AlertEngine.from_plant(plant), table, out, kinds)
+    changelog = table.changelog_topic.get_topic_name()
+    tracked: list[bool] = []
+
+    async def track_changelog() -> None:
+        """Make the producer track the changelog topic before the first table write.
+
+        With `use_partitioner` Faust picks the changelog partition synchronously from the
+        producer's cached metadata (`key_partition`, aiokafka `_partition`), which raises
+        `TypeError: 'NoneType' object is not iterable` while the cache lacks the topic. Faust
+        creates the changelog at start and refreshes that cache once; on a fresh or busy broker
+        that refresh can come before the new topic is visible, and nothing refreshes it again
+        for `producer_metadata_max_age_ms` (5 min). A topic known only from a full refresh can
+        also drop out of the cache later (aiokafka then fetches only the topics it tracks).
+        Tracking it and waiting until its partitions are known closes both windows."""
+        if tracked:
+            return
+        producer = app.producer._ensure_producer()  # the aiokafka producer
+        producer.client.add_topic(changelog)
+        await producer.partitions_for(changelog)  # retries until visible (request timeout)
+        tracked.append(True)
+        logs.event(log, "alerts.changelog_ready", topic=changelog)
 
     @app.agent(source, name="alerts")
     async def alerts(stream: Any) -> None:
+        await track_changelog()
         async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
             for event in events:
                 await worker.handle(event.message.topic, event.value)
@@ -128,6 +150,7 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
         # Never before the table is recovered: a tick on an empty table would start over.
         if app.in_recovery or not app.tables.recovery.completed.is_set():
             return
+        await track_changelog()
         await worker.tick()
 
     app.brain_worker = worker  # for tests
