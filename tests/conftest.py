@@ -7,10 +7,12 @@ checks that it is there, once per run, and hands out the connection settings.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from brain.settings import Settings
+from tests.private_stack import PrivateStack, start_private_stack
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +36,10 @@ def stack() -> Settings:
 def site_id() -> str:
     """A site name no other test uses: topics are shared, so tests filter their data by site."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
+    """A private stack on free ports (tests/private_stack.py), started on first use, once per run:
+    for tests that kill or freeze servers or need an empty cluster. Never the shared servers."""
+    yield from start_private_stack(tmp_path_factory)
