@@ -35,19 +35,6 @@ PLAN = [
 ]
 PHASES = ["baseline", *(name for name, _, _ in PLAN)]
 
-# Found by this suite, not fixed (docs/RELIABILITY.md, "Faults"): after Kafka was frozen 30 s
-# `brain process` rejoins its group and never finishes the rebalance (Faust's wait_empty waits
-# for a batch stuck awaiting the producer), so no KPI is emitted after it. Intermittent (1 of 3
-# runs so far), hence not strict: an XPASS is reported; remove the mark with the fix.
-KAFKA_FREEZE_HANG = pytest.mark.xfail(
-    strict=False, reason="processors hang after Kafka is frozen 30 s, intermittent (docs/RELIABILITY.md)"
-)
-
-
-def phases(*hit_by_hang: str) -> list[Any]:
-    return [pytest.param(p, marks=KAFKA_FREEZE_HANG) if p in hit_by_hang else p for p in PHASES]
-
-
 # Mosquitto persists its store every `autosave_interval` (1 s): a SIGKILL loses the QoS 1
 # messages it acknowledged to the publisher but had neither saved nor delivered to the bridge.
 # Measured (docs/RELIABILITY.md): 0 in most runs; the bound allows one second of this workload
@@ -194,7 +181,7 @@ def test_no_reading_lost_between_mqtt_and_kafka(outcome: sc.Outcome, phase: str)
     )
 
 
-@pytest.mark.parametrize("phase", phases("freeze kafka"))
+@pytest.mark.parametrize("phase", PHASES)
 def test_final_kpis_equal_brain_kpi(outcome: sc.Outcome, phase: str) -> None:
     k = kpis_cmp(outcome)
     missing = [key for key in k["missing"] if phase in window_phases(outcome, key)]
@@ -207,7 +194,7 @@ def test_no_unexpected_final_records(outcome: sc.Outcome) -> None:
     assert not kpis_cmp(outcome)["extra"]
 
 
-@pytest.mark.parametrize("phase", phases("freeze kafka"))
+@pytest.mark.parametrize("phase", PHASES)
 def test_no_alert_fired_twice(outcome: sc.Outcome, phase: str) -> None:
     a = alerts_cmp(outcome)
     twice = [x for x in a["fired_twice"] if sc.phase_of(outcome, x[1]) == phase]
@@ -218,7 +205,7 @@ def test_no_alert_fired_twice(outcome: sc.Outcome, phase: str) -> None:
     assert not unexpected, f"{phase}: episodes the stream fired but the engine does not: {unexpected}"
 
 
-@pytest.mark.parametrize("phase", phases("freeze kafka"))
+@pytest.mark.parametrize("phase", PHASES)
 def test_influxdb_holds_the_final_kpis(outcome: sc.Outcome, phase: str) -> None:
     i = influx_cmp(outcome)
     missing = [k for k in i["missing"] if point_phase(outcome, k) == phase]
@@ -227,7 +214,7 @@ def test_influxdb_holds_the_final_kpis(outcome: sc.Outcome, phase: str) -> None:
     assert not wrong, f"{phase}: {len(wrong)} points differ: {wrong[:3]}"
 
 
-@pytest.mark.parametrize("phase", phases("freeze kafka")[1:])
+@pytest.mark.parametrize("phase", PHASES[1:])
 def test_every_fault_recovers(outcome: sc.Outcome, phase: str) -> None:
     fault = next(f for f in outcome.faults if f.name == phase)
     assert None not in fault.recovery.values(), f"layers that never caught up after {phase}: {fault.recovery}"
