@@ -84,6 +84,7 @@ class SinkStats:
     batches: int = 0
     failures: int = 0
     commit_failures: int = 0
+    kafka_errors: int = 0
 
 
 class Sink:
@@ -220,7 +221,17 @@ class Sink:
         else:
             timeout = min(flush_s, 1.0)
         room = max(1, self.options.batch_size - self._batch.size(self._down))
-        records = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=room)
+        try:
+            records = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=room)
+        except Exception as exc:  # Kafka down or restarting: keep the batch, wait, poll again
+            from kafka.errors import KafkaError
+
+            if not isinstance(exc, KafkaError):
+                raise
+            self.stats.kafka_errors += 1
+            logs.event(log, "sink.kafka_unavailable", logging.WARNING, error=repr(exc)[:200])
+            time.sleep(1.0)
+            return
         for messages in records.values():
             for message in messages:
                 self._accept(message)
@@ -404,6 +415,7 @@ class Sink:
             batches=s.batches,
             write_failures=s.failures,
             commit_failures=s.commit_failures,
+            kafka_errors=s.kafka_errors,
             buffered=self._batch.messages,
             paused=self._paused,
             lag=lag,

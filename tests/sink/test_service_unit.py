@@ -127,6 +127,29 @@ def test_offsets_are_committed_after_the_write() -> None:
     assert sink.stats.points == 6 and sink.stats.batches >= 1
 
 
+def test_kafka_down_while_polling_does_not_stop_the_sink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kafka-python 3 raises from poll() while the broker is away: wait and poll again, keep the batch."""
+    from kafka.errors import KafkaConnectionError
+
+    monkeypatch.setattr(time, "sleep", lambda _s: None)
+    sink, consumer, _, writer = make_sink([orjson.dumps(kpi(start=1_000_000 * i)) for i in range(1, 3)])
+    real_poll, failures = consumer.poll, [KafkaConnectionError("111 ECONNREFUSED")] * 3
+
+    def flaky_poll(timeout_ms: int, max_records: int) -> dict:
+        if failures:
+            raise failures.pop()
+        return real_poll(timeout_ms, max_records)
+
+    consumer.poll = flaky_poll  # type: ignore[method-assign]
+    for _ in range(3):
+        sink.step()  # each one meets the outage and returns
+    assert sink.stats.kafka_errors == 3 and writer.written == []
+    sink.step()
+    sink._batch.started -= 1  # past flush_ms without sleeping
+    sink.step()
+    assert len(writer.written) == 4 and consumer.commits[-1] == {TP: 2}
+
+
 def test_influx_down_pauses_commits_nothing_and_resumes_when_it_returns() -> None:
     sink, consumer, _, writer = make_sink([orjson.dumps(kpi())], batch_size=1)
     writer.down = True
