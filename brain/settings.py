@@ -72,7 +72,7 @@ def parse_mqtt_url(url: str, *, variable: str = "BRAIN_MQTT_URL") -> MqttEndpoin
 class Settings:
     """Where the servers are. Read once with `Settings.from_env()` and pass it down."""
 
-    mqtt_url: str = DEFAULT_MQTT_URL
+    mqtt_url: str = field(default=DEFAULT_MQTT_URL, repr=False)  # may hold user:password
     kafka_bootstrap: str = DEFAULT_KAFKA_BOOTSTRAP
     influx_url: str = DEFAULT_INFLUX_URL
     influx_token: str = field(default=DEFAULT_INFLUX_TOKEN, repr=False)
@@ -139,6 +139,18 @@ class Settings:
             self.mqtt_key_file,
         )
 
+    @property
+    def mqtt_address(self) -> str:
+        """The broker URL without credentials, for messages and logs."""
+        e = self.mqtt
+        return f"{'mqtts' if e.tls else 'mqtt'}://{e.host}:{e.port}"
+
+    def with_mqtt_url(self, url: str) -> Settings:
+        """The same settings for another broker URL (credentials and TLS files from the env still apply)."""
+        from dataclasses import replace
+
+        return replace(self, mqtt_url=url)
+
     def kafka_kwargs(self) -> dict[str, Any]:
         """Security settings for kafka-python clients (KafkaProducer, KafkaConsumer, admin)."""
         kwargs: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
@@ -161,3 +173,28 @@ class Settings:
 
             kwargs["ssl_context"] = create_ssl_context(cafile=cafile)
         return kwargs
+
+    def faust_kwargs(self) -> dict[str, Any]:
+        """Faust app settings for SASL/TLS brokers (empty for PLAINTEXT)."""
+        protocol = self.kafka_security_protocol
+        if protocol == "PLAINTEXT":
+            return {}
+        import faust
+
+        ssl_context = self.aiokafka_kwargs().get("ssl_context")
+        if protocol.startswith("SASL"):
+            mechanism = (self.kafka_sasl_mechanism or "PLAIN").upper()
+            if mechanism == "PLAIN":
+                credentials: Any = faust.SASLCredentials(
+                    username=self.kafka_username, password=self.kafka_password, ssl_context=ssl_context
+                )
+            else:
+                credentials = faust.SASLCredentials(
+                    username=self.kafka_username,
+                    password=self.kafka_password,
+                    mechanism=mechanism,
+                    ssl_context=ssl_context,
+                )
+        else:
+            credentials = faust.SSLCredentials(ssl_context)
+        return {"broker_credentials": credentials}

@@ -140,10 +140,7 @@ class Bridge:
             reconnect_on_failure=True,
         )
         endpoint = self.settings.mqtt
-        if endpoint.username:
-            client.username_pw_set(endpoint.username, endpoint.password)
-        if endpoint.tls:
-            client.tls_set()
+        endpoint.apply(client)  # credentials and TLS (CA, client cert) from the settings
         client.reconnect_delay_set(o.reconnect_min_s, o.reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -215,6 +212,7 @@ class Bridge:
             linger_ms=o.kafka_linger_ms,
             max_block_ms=o.kafka_max_block_ms,
             max_in_flight_requests_per_connection=5,
+            **self.settings.kafka_kwargs(),
         )
 
     def _kafka_failed(self, exc: BaseException, *, fatal: bool = False) -> None:

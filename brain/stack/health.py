@@ -28,18 +28,15 @@ def check_mqtt(settings: Settings) -> str | None:
 
     endpoint = settings.mqtt
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="brain-health")
-    if endpoint.username:
-        client.username_pw_set(endpoint.username, endpoint.password)
-    if endpoint.tls:
-        client.tls_set()
+    endpoint.apply(client)
     try:
         client.connect(endpoint.host, endpoint.port, keepalive=5)
         client.loop(timeout=2.0)
         if not client.is_connected():
-            return f"MQTT broker at {settings.mqtt_url} accepted TCP but did not complete CONNECT"
+            return f"MQTT broker at {settings.mqtt_address} accepted TCP but did not complete CONNECT"
         client.disconnect()
     except OSError as exc:
-        return f"MQTT broker at {settings.mqtt_url} is not reachable ({exc})"
+        return f"MQTT broker at {settings.mqtt_address} is not reachable ({exc})"
     return None
 
 

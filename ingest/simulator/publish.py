@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
 from brain import logs
-from brain.settings import parse_mqtt_url
+from brain.settings import Settings, parse_mqtt_url
 from ingest.simulator.bad import BadMaker
 from ingest.simulator.encode import Encoder
 from ingest.simulator.plan import JsonlWriter, Simulation
@@ -46,7 +46,9 @@ class MqttOut:
     ) -> None:
         import paho.mqtt.client as mqtt
 
-        self.endpoint = parse_mqtt_url(url, variable="--mqtt-url")
+        parse_mqtt_url(url, variable="--mqtt-url")  # a clear error naming the option
+        # Credentials and TLS files from the environment apply to any URL (docs/SECURITY.md).
+        self.endpoint = Settings.from_env().with_mqtt_url(url).mqtt
         self.url, self.qos, self.max_pending = url, qos, max_pending
         self.cond = threading.Condition()
         self.pending = 0
@@ -58,10 +60,7 @@ class MqttOut:
         for key in [None, *sorted(wills or {})]:
             cid = client_id if key is None else f"{client_id}-spb-{key.replace('/', '-')}"
             client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
-            if self.endpoint.username:
-                client.username_pw_set(self.endpoint.username, self.endpoint.password)
-            if self.endpoint.tls:
-                client.tls_set()
+            self.endpoint.apply(client)
             if key is not None and wills:
                 topic, payload = wills[key]
                 client.will_set(topic, payload, qos=1, retain=False)

@@ -97,6 +97,7 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
     app = faust.App(
         opts.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        **settings.faust_kwargs(),
         store=opts.store,
         datadir=str(opts.data_dir / opts.app_id),
         topic_replication_factor=1,

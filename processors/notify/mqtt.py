@@ -36,10 +36,7 @@ class MqttPublisher:
 
         self.qos, self.prefix = qos, prefix
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        if endpoint.username:
-            self.client.username_pw_set(endpoint.username, endpoint.password)
-        if endpoint.tls:
-            self.client.tls_set()
+        endpoint.apply(self.client)  # credentials and TLS (CA, client cert) from the settings
         self.client.reconnect_delay_set(1, 30)
         self.client.connect(endpoint.host, endpoint.port, keepalive=30)
         self.client.loop_start()

@@ -98,6 +98,7 @@ class Notifier:
 
     def run(self, stop: threading.Event) -> None:
         from kafka import KafkaConsumer, KafkaProducer
+        from kafka.errors import KafkaError
 
         from processors.notify.mqtt import MqttPublisher
 
@@ -106,24 +107,35 @@ class Notifier:
             self.publisher = MqttPublisher(
                 self.settings.mqtt, mqtt_cfg.client_id, mqtt_cfg.qos, mqtt_cfg.prefix
             )
-        self.producer = KafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap)
+        self.producer = KafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap, **self.settings.kafka_kwargs()
+        )
         consumer = KafkaConsumer(
             self.opts.topic,
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.opts.group,
             enable_auto_commit=False,
             auto_offset_reset=self.opts.offset_reset,
+            **self.settings.kafka_kwargs(),
         )
         logs.event(log, "notify.start", topic=self.opts.topic, group=self.opts.group,
                    receivers=",".join(self.config.receivers), mqtt=mqtt_cfg.enabled)  # fmt: skip
         try:
             while not stop.is_set():
-                batches = consumer.poll(timeout_ms=500, max_records=100)
+                try:
+                    batches = consumer.poll(timeout_ms=500, max_records=100)
+                except KafkaError as exc:  # Kafka down or restarting: wait and poll again
+                    logs.event(log, "notify.kafka_unavailable", logging.WARNING, error=repr(exc)[:200])
+                    stop.wait(1.0)
+                    continue
                 for records in batches.values():
                     for record in records:
                         self.handle(record.value)
                 if batches:
-                    consumer.commit()
+                    try:
+                        consumer.commit()
+                    except KafkaError as exc:  # delivered already; the duplicate filter covers a re-read
+                        logs.event(log, "notify.commit_failed", logging.WARNING, error=repr(exc)[:200])
         finally:
             consumer.close()
             self.producer.close()

@@ -1,0 +1,77 @@
+"""Connection settings from the environment: defaults, TLS, credentials, Kafka security, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from brain.settings import Settings, SettingsError
+
+
+def test_defaults_match_brain_stack() -> None:
+    s = Settings.from_env({})
+    assert (s.mqtt.host, s.mqtt.port, s.mqtt.tls) == ("127.0.0.1", 1883, False)
+    assert s.kafka_bootstrap == "127.0.0.1:9092" and s.influx_url == "http://127.0.0.1:8086"
+    assert s.kafka_kwargs() == {"security_protocol": "PLAINTEXT"} and s.faust_kwargs() == {}
+
+
+def test_mqtts_credentials_from_env_override_the_url_and_stay_out_of_repr() -> None:
+    s = Settings.from_env(
+        {
+            "BRAIN_MQTT_URL": "mqtts://old:secret1@broker.example",
+            "BRAIN_MQTT_USERNAME": "sip",
+            "BRAIN_MQTT_PASSWORD": "secret2",
+            "BRAIN_MQTT_CA_FILE": "/etc/ca.crt",
+        }
+    )
+    endpoint = s.mqtt
+    assert (endpoint.host, endpoint.port, endpoint.tls, endpoint.username) == (
+        "broker.example",
+        8883,
+        True,
+        "sip",
+    )
+    assert endpoint.password == "secret2" and endpoint.ca_file == "/etc/ca.crt"
+    assert "secret" not in repr(s) and "secret" not in repr(endpoint)
+
+
+def test_kafka_sasl_ssl() -> None:
+    s = Settings.from_env(
+        {
+            "BRAIN_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+            "BRAIN_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "BRAIN_KAFKA_USERNAME": "brain",
+            "BRAIN_KAFKA_PASSWORD": "pw",
+        }
+    )
+    kw = s.kafka_kwargs()
+    assert kw == {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "brain",
+        "sasl_plain_password": "pw",
+    }
+    assert "ssl_context" in s.aiokafka_kwargs()
+    assert "broker_credentials" in s.faust_kwargs()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BRAIN_MQTT_URL": "http://x"}, "BRAIN_MQTT_URL='http://x': expected mqtt://host:port"),
+        ({"BRAIN_MQTT_URL": "mqtt://h:99999"}, "BRAIN_MQTT_URL='mqtt://h:99999': bad port"),
+        (
+            {"BRAIN_INFLUX_URL": "127.0.0.1:8086"},
+            "BRAIN_INFLUX_URL='127.0.0.1:8086': expected http(s)://host:port",
+        ),
+        (
+            {"BRAIN_KAFKA_SECURITY_PROTOCOL": "TLS"},
+            "BRAIN_KAFKA_SECURITY_PROTOCOL='TLS': expected one of PLAINTEXT",
+        ),
+        ({"BRAIN_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"}, "set BRAIN_KAFKA_USERNAME"),
+        ({"BRAIN_KAFKA_BOOTSTRAP": " "}, "BRAIN_KAFKA_BOOTSTRAP is empty"),
+    ],
+)
+def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(env)
+    assert message in str(info.value)
