@@ -27,6 +27,7 @@ InfluxDB) against the counter increases it published: `double_counted`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -296,14 +297,17 @@ class Monitor(threading.Thread):
         return total
 
     def run(self) -> None:
-        kafka = Kafka(self.b.settings)
-        try:
-            while not self.stop.wait(0.2):
-                now = time.time()
-                self.bridge_out = self.bridge_readings()
-                load_total = self.b.load_readings
-                if self.bridge_done_at is None and load_total and self.bridge_out >= load_total:
-                    self.bridge_done_at = now
+        kafka: Kafka | None = None
+        errors = 0
+        while not self.stop.wait(0.2):
+            now = time.time()
+            self.bridge_out = self.bridge_readings()
+            load_total = self.b.load_readings
+            if self.bridge_done_at is None and load_total and self.bridge_out >= load_total:
+                self.bridge_done_at = now
+            try:  # Kafka hiccups (a broker dropping connections under load) must not end the monitor
+                kafka = kafka or Kafka(self.b.settings)
+                if self.bridge_done_at is not None and self.target is None:
                     self.target = kafka.end(TOPIC_READINGS)
                 if self.target is not None and self.processors_done_at is None:
                     done = kafka.committed(self.b.app_id, TOPIC_READINGS)
@@ -315,10 +319,18 @@ class Monitor(threading.Thread):
                     done = kafka.committed(self.b.app_id, TOPIC_READINGS)
                     self.lag = sum(max(0, e - done.get(tp, e)) for tp, e in end.items())
                     self.b.progress(self)
-        except Exception as exc:  # a monitor failure must not hide the run's result
-            logs.event(log, "bench.monitor_failed", logging.WARNING, error=repr(exc))
-        finally:
-            kafka.close()
+            except Exception as exc:
+                errors += 1
+                if errors <= 3:
+                    logs.event(log, "bench.monitor_kafka_error", logging.WARNING, error=repr(exc)[:300])
+                if kafka is not None:
+                    with contextlib.suppress(Exception):
+                        kafka.close()
+                kafka = None
+                self.stop.wait(1.0)
+        if kafka is not None:
+            with contextlib.suppress(Exception):
+                kafka.close()
 
 
 class KpiPoller(threading.Thread):
