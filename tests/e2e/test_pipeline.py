@@ -81,9 +81,14 @@ def test_pipeline_equals_brain_kpi(stack: Settings, site_id: str, tmp_path: Path
         timings["influx finals"] = time.monotonic() - t0
         h.assert_records_equal(influx, want, influx=True)
 
-        faults = [r["machine"] for r in readings if r["line"] == "l1" and r["value"] in ("fault", 4)]
-        machine = max(set(faults), key=faults.count) if faults else "m1"  # MTBF/MTTR need a failure
-        _check_dashboards(stack, site_id, machine, start, end, want, mtbf=bool(faults))
+        # MTBF/MTTR need a failure event, and one only counts inside scheduled time: pick the
+        # line-1 machine with the most failures by brain kpi's own shift records.
+        failures: dict[str, float] = {}
+        for key, rec in want.items():
+            if key[0] == "machine" and key[3] == "shift" and rec["line"] == "l1" and rec.get("failures"):
+                failures[rec["machine"]] = failures.get(rec["machine"], 0) + rec["failures"]
+        machine = max(failures, key=failures.__getitem__) if failures else "m1"
+        _check_dashboards(stack, site_id, machine, start, end, want, mtbf=bool(failures))
         timings["dashboards"] = time.monotonic() - t0
     finally:
         pipe.stop_all()

@@ -150,13 +150,18 @@ def test_flood_with_hostile_input(stack: Settings, site_id: str, tmp_path):
             info.wait_for_publish(60)
         publish_s = time.monotonic() - t0
         assert all(info.is_published() for info in infos)
-        deadline = time.monotonic() + 60
+        # Wait while the bridge makes progress (a loaded 2-core machine is slower, not wrong);
+        # fail when it stalls for 20 s or takes longer than 3 minutes in all.
+        deadline, stalled_at, last_acked = time.monotonic() + 180, time.monotonic() + 20, -1
         healthy = []
-        while time.monotonic() < deadline:
+        while time.monotonic() < min(deadline, stalled_at):
             text = get(f"{base_url}/metrics")
             healthy.append(get(f"{base_url}/healthz").strip())
-            if metric(text, "brain_bridge_messages_acked_total") >= N:
+            acked = metric(text, "brain_bridge_messages_acked_total")
+            if acked >= N:
                 break
+            if acked > last_acked:
+                last_acked, stalled_at = acked, time.monotonic() + 20
             assert proc.poll() is None, "bridge died:\n" + "\n".join(lines[-30:])
             time.sleep(0.5)
         done_s = time.monotonic() - t0
