@@ -7,7 +7,6 @@ stack the other tests use is left alone.
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -20,21 +19,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from tests.private_stack import free_ports
+
 pytestmark = pytest.mark.stack
 
 NOT_AUTHORIZED = 135
 BAD_USER_OR_PASSWORD = 134
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _brain(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -61,7 +51,7 @@ class SecureBroker:
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
     root = tmp_path_factory.mktemp("secure-stack")
-    port, tls_port = _free_ports(2)
+    port, tls_port = free_ports(2)
     env = dict(
         os.environ,
         BRAIN_STACK_DIR=str(root),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from brain.settings import KPI_DATABASE, Settings
+from tests.private_stack import free_ports
 from tests.sink.helpers import (
     count_points,
     encode,
@@ -33,17 +33,6 @@ from tests.sink.helpers import (
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.faults, pytest.mark.timeout(180)]
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 class Streamer(threading.Thread):
@@ -174,7 +163,7 @@ def test_sigkill_mid_stream_then_restart_writes_every_record_once(
 @pytest.fixture
 def own_influx(tmp_path: Path) -> Iterator[tuple[dict[str, str], Callable[[str], None]]]:
     """An InfluxDB of this test only: (environment pointing at it, `stack(action)` for it)."""
-    http, rpc = _free_ports(2)
+    http, rpc = free_ports(2)
     env = dict(
         os.environ,
         BRAIN_STACK_DIR=str(tmp_path / "stack"),

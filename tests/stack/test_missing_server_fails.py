@@ -12,18 +12,11 @@ import pytest
 
 from brain.settings import Settings
 from brain.stack.health import problems
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.private_stack import free_ports
 
 
 def test_health_names_each_missing_server() -> None:
-    port = _free_port()
+    port = free_ports(1)[0]
     settings = Settings(
         mqtt_url=f"mqtt://127.0.0.1:{port}",
         kafka_bootstrap=f"127.0.0.1:{port}",
@@ -55,7 +48,7 @@ def test_health_names_each_missing_server() -> None:
 def test_a_test_needing_a_missing_server_fails_the_run(
     tmp_path: Path, variable: str, value: str, expected: str
 ) -> None:
-    port = _free_port()
+    port = free_ports(1)[0]
     (tmp_path / "conftest.py").write_text((Path(__file__).parents[1] / "conftest.py").read_text())
     (tmp_path / "test_needs_stack.py").write_text(
         textwrap.dedent("""

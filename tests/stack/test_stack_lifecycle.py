@@ -10,20 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.private_stack import free_ports
+
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 SERVER_MARKERS = ("mosquitto", "kafka.Kafka", "influxd")
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _brain(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -53,7 +44,7 @@ def _processes_under(root: Path) -> list[str]:
 
 @pytest.fixture
 def stack_env(tmp_path: Path) -> dict[str, str]:
-    mqtt, kafka, ctl, influx, rpc = _free_ports(5)
+    mqtt, kafka, ctl, influx, rpc = free_ports(5)
     return dict(
         os.environ,
         BRAIN_STACK_DIR=str(tmp_path / "stack"),
