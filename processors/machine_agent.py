@@ -162,6 +162,7 @@ class MachineWorker:
         }
         self.cache: dict[str, MachineStream] = {}
         self.index: dict[int, set[str]] = {}  # partition -> machine keys (for the idle timeout)
+        self.read_offset: dict[int, int] = {}  # partition -> last input offset handled
         self.stats: Counter[str] = Counter()
         self.timing: Counter[str] = Counter()  # seconds in handle(): compute, send+wait, state+wait
         self._unknown: set[str] = set()
@@ -173,6 +174,7 @@ class MachineWorker:
         self.cache.clear()
         self.index.clear()
         self._indexed.clear()
+        self.read_offset.clear()
 
     def _load(self, key: str, partition: int) -> MachineStream:
         ms = self.cache.get(key)
@@ -216,7 +218,7 @@ class MachineWorker:
                 else:
                     self._reading(ev, partition, now, changed, send)
             stepped = set(changed)
-            if ticked:
+            if ticked and await self._caught_up(partition):
                 for key in self._index_partition(partition):
                     if key in self.machines:
                         stepped.add(key)
@@ -245,7 +247,31 @@ class MachineWorker:
         self.timing["state_s"] += t3 - t2
         self._log_stats()
 
+    async def _caught_up(self, partition: int) -> bool:
+        """Has this worker read its input partition to the end? Only then is a machine's silence
+        real: while a backlog is being read (after downtime, a replay, a slow start) a machine
+        whose readings are still queued must not be timed out — its readings would come back
+        too late and its KPIs would under-count."""
+        from faust.types import TP
+
+        tp = TP(self.opts.input_topic, partition)
+        consumer = self.app.consumer
+        try:
+            high = consumer.highwater(tp)
+            done = self.read_offset.get(partition)
+            caught_up = high is None or (
+                done + 1 >= high if done is not None else (await consumer.position(tp) or 0) >= high
+            )
+        except Exception:  # no fetch yet or a rebalance: the position is unknown, keep the old rule
+            return True
+        if not caught_up:
+            self.stats["idle_deferred"] += 1
+        return caught_up
+
     def _reading(self, ev: Any, partition: int, now: float, changed: set[str], send: Sender) -> None:
+        offset = ev.message.offset
+        if offset > self.read_offset.get(partition, -1):
+            self.read_offset[partition] = offset
         try:
             r = loads(ev.value)
             key = f"{r['site']}/{r['line']}/{r['machine']}"
