@@ -9,9 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import atheris  # noqa: F401  # no skip: `make test` installs the dev extra; without it, fail loudly
 import pytest
-
-pytest.importorskip("atheris", reason="dev extra: pip install -e '.[dev]' installs atheris")
 
 HARNESS = Path(__file__).with_name("fuzz_parsers.py")
 ROOT = HARNESS.parents[2]
