@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 from brain.demo.view import LiveState, render
+from brain.kafka_offsets import start_new_group_at_end
 from brain.pipeline import Pipeline
-from brain.settings import TOPIC_ALERTS, TOPIC_KPIS, Settings
+from brain.settings import TOPIC_ALERTS, TOPIC_KPIS, TOPIC_READINGS, Settings
 from brain.stack.health import problems
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "suzhou-demo.yaml"
@@ -67,7 +68,14 @@ def run(args: argparse.Namespace) -> int:
     run_id = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.run_dir).resolve() / run_id
     pipeline = Pipeline(run_dir)
-    pipeline.add("bridge", ["bridge", "--config", args.config, "--client-id", "brain-demo-bridge"])
+    # Everything of this run starts at "now": a bridge session of its own (a shared one would
+    # first deliver what was published while it was away), processors and alerts under new app
+    # ids at the newest readings, a sink group at the newest records. The bridge's session
+    # expires a minute after the demo, so no abandoned queue is left in Mosquitto.
+    pipeline.add(
+        "bridge",
+        ["bridge", "--config", args.config, "--client-id", f"brain-demo-{run_id}", "--session-expiry", "60"],
+    )
     pipeline.add(
         "processors",
         [
@@ -94,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
             str(run_dir / "alerts"),
         ],
     )
-    pipeline.add("sink", ["sink", "--raw", "--raw-every-s", "10"])
+    sink_group = f"brain-demo-sink-{run_id}"
+    start_new_group_at_end(settings, sink_group, [TOPIC_READINGS, TOPIC_KPIS, TOPIC_ALERTS])
+    pipeline.add("sink", ["sink", "--raw", "--raw-every-s", "10", "--group", sink_group])
     simulator = [
         "simulate",
         "--config",
@@ -120,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         f"{sum(len(s.lines) for s in plant.sites)} lines; simulating {start:%a %Y-%m-%d %H:%M} "
         f"+{duration} at {args.speed:g}x for {args.seconds:g} s; service logs in {run_dir}"
     )
-    state = LiveState()
+    state = LiveState(until_ms=int((start + duration).timestamp() * 1000))
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

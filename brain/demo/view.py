@@ -17,10 +17,13 @@ class LiveState:
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)  # active alerts by id
     kpi_records: int = 0
     alert_events: int = 0
+    # The replayed period ends here (epoch ms): Sparkplug DEATHs at the end of the run are stamped
+    # with the receive time, i.e. the real now, and open windows far after the replayed morning.
+    until_ms: int | None = None
 
     def add_kpi(self, record: dict[str, Any]) -> None:
         self.kpi_records += 1
-        if record.get("scope") != "line":
+        if record.get("scope") != "line" or (self.until_ms is not None and record["start"] >= self.until_ms):
             return
         key = (record["site"], record["line"])
         target = {"15m": self.lines, "1h": self.days}.get(record.get("window", ""))

@@ -71,3 +71,10 @@ def test_simulated_start_is_a_past_weekday_morning() -> None:
     )
     monday_early = dt.datetime(2026, 11, 30, 7, 0, tzinfo=TZ)
     assert simulated_start(monday_early, dt.timedelta(hours=3)) == dt.datetime(2026, 11, 27, 8, 0, tzinfo=TZ)
+
+
+def test_windows_after_the_replayed_period_are_not_shown() -> None:
+    state = LiveState(until_ms=2_000_000)
+    state.add_kpi(_line_record(1_900_000, 0.8))
+    state.add_kpi(_line_record(2_000_000, 0.1))  # opened by a DEATH stamped with the real now
+    assert state.lines[("sip", "smt1")]["start"] == 1_900_000 and state.kpi_records == 2
