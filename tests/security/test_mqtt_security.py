@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -197,3 +198,48 @@ def test_tls_listener_rejects_a_client_that_does_not_trust_the_ca(broker: Secure
     client.tls_set()  # system CAs only: our local CA is unknown to them
     with pytest.raises(ssl.SSLCertVerificationError):
         client.connect("127.0.0.1", broker.tls_port)
+
+
+def test_simulator_and_bridge_over_mqtts_with_credentials(
+    broker: SecureBroker, stack, tmp_path: Path
+) -> None:
+    """The whole front door over TLS: `brain simulate` publishes as factory-a over mqtts://, the
+    bridge reads as brain-bridge over mqtts://, and every reading arrives in Kafka."""
+    from brain.kafka_offsets import end_offsets
+    from brain.pipeline import Pipeline
+    from brain.settings import TOPIC_READINGS
+    from tests.e2e import harness as h
+
+    since = end_offsets(stack, TOPIC_READINGS)
+    plant = h.write_plant(tmp_path / "plant.yaml", "factory-a")
+    url = f"mqtts://127.0.0.1:{broker.tls_port}"
+    tls = {"BRAIN_MQTT_URL": url, "BRAIN_MQTT_CA_FILE": str(broker.ca_file)}
+    pipe = Pipeline(tmp_path / "logs")
+    pipe.add("bridge", ["bridge", "--config", str(plant), "--client-id", f"tls-{uuid.uuid4().hex[:8]}",
+                        "--session-expiry", "30"],
+             env={**tls, "BRAIN_MQTT_USERNAME": "brain-bridge",
+                  "BRAIN_MQTT_PASSWORD": broker.passwords["brain-bridge"]})  # fmt: skip
+    with pipe:
+        pipe.start("bridge")
+        assert pipe.wait_for_log("bridge", "bridge.subscribed", 60), pipe.dead()
+        sim = subprocess.run(
+            [sys.executable, "-m", "brain.cli", "simulate", "--config", str(plant), "--seed", "5",
+             "--duration", "10m", "--speed", "0", "--form", "batch", "--out", str(tmp_path / "r.jsonl"),
+             "--mqtt-url", url, "--quiet"],
+            env={**os.environ, **tls, "BRAIN_MQTT_USERNAME": "factory-a",
+                 "BRAIN_MQTT_PASSWORD": broker.passwords["factory-a"]},
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert sim.returncode == 0, sim.stderr[-2000:]
+        sent = {(r["machine"], r["metric"], r["ts"]) for r in h.load_readings(tmp_path / "r.jsonl")}
+        assert len(sent) > 100
+        got: set[tuple[str, str, int]] = set()
+        deadline = time.monotonic() + 60
+        while got != sent and time.monotonic() < deadline:
+            got = {
+                (r["machine"], r["metric"], r["ts"])
+                for r in h._consume(stack, TOPIC_READINGS, since)
+                if r.get("site") == "factory-a"
+            }
+            time.sleep(1)
+    assert got == sent, f"{len(sent - got)} readings missing, {len(got - sent)} unexpected"
