@@ -153,9 +153,8 @@ def run(args: argparse.Namespace) -> int:
 
         started = start_new_group_at_end(settings, opts.app_id, [opts.input_topic])
         logs.event(log, "process.start_at", start_at="latest", new_group=started)
-    from faust.worker import Worker
-
     from processors.app import build_app
+    from processors.worker import run_worker
 
     opts.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(plant, settings, opts, partitions=partitions)
@@ -169,12 +168,7 @@ def run(args: argparse.Namespace) -> int:
         grace_ms=opts.grace_ms,
         store=opts.store,
     )
-    worker = Worker(app, loglevel=args.log_level.upper(), quiet=True, override_logging=False)
-    try:
-        worker.execute_from_commandline()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+    return run_worker(app, args.log_level)
 
 
 def _run_many(args: argparse.Namespace) -> int:

@@ -65,10 +65,9 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         offset_reset="earliest" if args.from_beginning else "latest",
     )
-    from faust.worker import Worker
-
     from brain.stack.servers import ensure_topics
     from processors.alerts.app import build_app
+    from processors.worker import run_worker
 
     _create_missing(settings.kafka_bootstrap, opts, ensure_topics)
     opts.data_dir.mkdir(parents=True, exist_ok=True)
@@ -77,12 +76,7 @@ def run(args: argparse.Namespace) -> int:
         log, "alerts.start", app_id=opts.app_id, rules=len(plant.alerts), output=opts.output_topic,
         inputs=",".join((opts.readings_topic, opts.kpis_topic, opts.deadletter_topic)),
     )  # fmt: skip
-    worker = Worker(app, loglevel=args.log_level.upper(), quiet=True, override_logging=False)
-    try:
-        worker.execute_from_commandline()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+    return run_worker(app, args.log_level)
 
 
 def _create_missing(bootstrap: str, opts: AlertOptions, ensure_topics) -> None:
