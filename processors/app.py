@@ -17,6 +17,7 @@ from typing import Any
 from brain import logs
 from brain.plant import Plant
 from brain.settings import Settings
+from processors.gaps import RangeReader
 from processors.machine_agent import MachineWorker
 from processors.options import ProcessorOptions
 from processors.rollup import RollupWorker
@@ -63,8 +64,11 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
     }
     machines_table = app.Table("machines", partitions=partitions, key_type=bytes, value_type=bytes)
     rollup_table = app.Table("rollup", partitions=partitions, key_type=bytes, value_type=bytes)
-    machine_worker = MachineWorker(app, plant, opts, table=machines_table, topics=topics)
-    rollup_worker = RollupWorker(app, plant, opts, table=rollup_table, topics=topics)
+    read_range = RangeReader(settings.kafka_bootstrap, settings.aiokafka_kwargs())
+    machine_worker = MachineWorker(
+        app, plant, opts, table=machines_table, topics=topics, read_range=read_range
+    )
+    rollup_worker = RollupWorker(app, plant, opts, table=rollup_table, topics=topics, read_range=read_range)
 
     @app.agent(readings, name="machines")
     async def machines(stream: Any) -> None:

@@ -3,11 +3,14 @@
 One batch of events (readings, and ticks of the wall-clock timer) is handled as:
 
 1. per partition: decode readings, apply them to their machine's state (a reading at or below the
-   offset the state already holds is a re-delivery and skipped); on a tick, run the idle timeout
-   of that partition's machines; then ask every touched machine which windows to emit;
+   partition's last handled offset, or the offset the machine's state holds, is a re-delivery
+   and skipped; a jump past the next offset means Faust skipped events: they are read again
+   first, processors/gaps.py); on a tick, run the idle timeout of that partition's machines;
+   then ask every touched machine which windows to emit;
 2. send the KPI records (`brain.kpis`), partials (`brain.partials`) and too-late readings
    (`brain.late`), and wait until Kafka has them;
-3. write the changed machine states to the table (changelog) and wait again.
+3. write the changed machine states and, last, the partition's `@p` offset marker to the table
+   (changelog) and wait again.
 
 Faust acks the batch (and may commit its offsets) only after this returns. A crash before 3
 re-processes the batch from the old state and re-emits the same records; a crash after 3 skips
@@ -28,6 +31,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from brain import logs
 from brain.plant import Machine, Plant
+from processors.gaps import ReadRange, fill_gap
 from processors.kpi import TOO_LATE, Context
 from processors.machine_state import DUP, MachineStream
 from processors.messages import dumps, loads, machine_record, partial_message, record_key, watermark_message
@@ -153,7 +157,16 @@ def _retrieve(fut: asyncio.Future) -> None:
 
 
 class MachineWorker:
-    def __init__(self, app: Any, plant: Plant, opts: ProcessorOptions, *, table: Any, topics: dict) -> None:
+    def __init__(
+        self,
+        app: Any,
+        plant: Plant,
+        opts: ProcessorOptions,
+        *,
+        table: Any,
+        topics: dict,
+        read_range: ReadRange,
+    ) -> None:
         self.app, self.opts, self.table = app, opts, table
         self.topics: dict[str, str] = {k: t.get_topic_name() for k, t in topics.items()}
         self.ctx = Context.from_plant(plant)
@@ -162,9 +175,8 @@ class MachineWorker:
         }
         self.cache: dict[str, MachineStream] = {}
         self.index: dict[int, set[str]] = {}  # partition -> machine keys (for the idle timeout)
-        self.read_offset: dict[int, int] = {}  # partition -> last input offset handled
-        self.refetch: dict[int, int] = {}  # partition -> offset a seek back must deliver next
-        self.seeks: dict[int, int] = {}  # seeks to do at the end of this batch
+        self.read_offset: dict[int, int | None] = {}  # partition -> last input offset handled
+        self.read_range = read_range
         self.stats: Counter[str] = Counter()
         self.timing: Counter[str] = Counter()  # seconds in handle(): compute, send+wait, state+wait
         self._unknown: set[str] = set()
@@ -177,8 +189,6 @@ class MachineWorker:
         self.index.clear()
         self._indexed.clear()
         self.read_offset.clear()
-        self.refetch.clear()
-        self.seeks.clear()
 
     def _load(self, key: str, partition: int) -> MachineStream:
         ms = self.cache.get(key)
@@ -205,6 +215,14 @@ class MachineWorker:
                     keys.add(k.decode() if isinstance(k, bytes) else k)
         return keys
 
+    def _last_offset(self, partition: int) -> int | None:
+        """The last input offset handled in `partition` (None: nothing yet — a new app id), from
+        the table's `@p` marker after an assignment."""
+        if partition not in self.read_offset:
+            raw = self.table.get(f"@{partition}".encode())
+            self.read_offset[partition] = None if raw is None else loads(raw)["off"]
+        return self.read_offset[partition]
+
     async def handle(self, events: list[Any]) -> None:
         t0 = time.perf_counter()
         now = time.time() * 1000
@@ -212,15 +230,26 @@ class MachineWorker:
         by_part: dict[int, list[Any]] = {}
         for ev in events:
             by_part.setdefault(ev.message.partition, []).append(ev)
-        writes: list[tuple[Any, set[str]]] = []
+        writes: list[tuple[Any, set[str], int | None]] = []
         for partition, evs in by_part.items():
             changed: set[str] = set()
             ticked = False
+            first = last = self._last_offset(partition)
             for ev in evs:
                 if ev.message.topic == self.opts.ticks:
                     ticked = True
-                else:
-                    self._reading(ev, partition, now, changed, send)
+                    continue
+                offset = ev.message.offset
+                if last is not None and offset <= last:  # re-delivered after a restart
+                    self.stats["duplicates"] += 1
+                    continue
+                if last is not None and offset > last + 1:  # events Faust never handed over
+                    missed = await fill_gap(self.read_range, self.opts.input_topic, partition, last + 1,
+                                            offset, self.stats, "machines")  # fmt: skip
+                    for m in missed:
+                        self._reading(partition, m.offset, m.value, now, changed, send)
+                self._reading(partition, offset, ev.value, now, changed, send)
+                last = self.read_offset[partition] = offset
             stepped = set(changed)
             if ticked and await self._caught_up(partition):
                 for key in self._index_partition(partition):
@@ -231,23 +260,19 @@ class MachineWorker:
             for key in stepped:
                 if self._emit(key, now, send):
                     changed.add(key)
-            writes.append((evs[-1], changed))
-        if self.seeks:
-            from faust.types import TP
-
-            for partition, offset in self.seeks.items():
-                await self.app.consumer.seek(TP(self.opts.input_topic, partition), offset)
-            self.seeks.clear()
+            writes.append((evs[-1], changed, last if last != first else None))
         t1 = time.perf_counter()
         await send.flush()  # records first: a state is never ahead of what was emitted
         t2 = time.perf_counter()
         state_send = Sender(self.app, self.opts.send_timeout_s + 5, self.stats)
-        for event, changed in writes:
+        for event, changed, marker in writes:
             items: list[tuple[bytes, bytes | None]] = []
             for key in changed:
                 state = self.cache[key].to_dict()
                 state["p"] = event.message.partition
                 items.append((key.encode(), dumps(state)))
+            if marker is not None:  # last: one changelog partition keeps the order
+                items.append((f"@{event.message.partition}".encode(), dumps({"off": marker})))
             stage_table(self.table, event, items, state_send)
         await state_send.flush()
         t3 = time.perf_counter()
@@ -278,32 +303,13 @@ class MachineWorker:
             self.stats["idle_deferred"] += 1
         return caught_up
 
-    def _reading(self, ev: Any, partition: int, now: float, changed: set[str], send: Sender) -> None:
-        offset = ev.message.offset
-        want = self.refetch.get(partition)
-        if want is not None:
-            if offset > want:  # fetched before the seek back: it comes again, in order
-                self.stats["refetch_skipped"] += 1
-                return
-            if offset == want:
-                del self.refetch[partition]
-        last = self.read_offset.get(partition)
-        if last is not None and offset > last + 1:
-            # brain.readings is neither compacted nor transactional: its offsets are contiguous, so
-            # a jump means events never reached this handler (a race in Faust's stream batching
-            # after a restart, docs/PROCESSORS.md). Read them again: seek back to the first missing
-            # offset, and skip what was fetched beyond it until the re-read reaches it.
-            self.stats["offset_gaps"] += 1
-            logs.event(log, "process.offset_gap", logging.ERROR, partition=partition, expected=last + 1,
-                       got=offset, action="seek back")  # fmt: skip
-            self.refetch[partition] = self.seeks[partition] = last + 1
-            return
-        if last is None or offset > last:
-            self.read_offset[partition] = offset
+    def _reading(
+        self, partition: int, offset: int, value: bytes | None, now: float, changed: set[str], send: Sender
+    ) -> None:
         try:
-            r = loads(ev.value)
+            r = loads(value)
             key = f"{r['site']}/{r['line']}/{r['machine']}"
-            metric, value, ts = r["metric"], r["value"], r["ts"]
+            metric, ts = r["metric"], r["ts"]
             if not isinstance(ts, int) or isinstance(ts, bool) or not isinstance(metric, str):
                 raise TypeError("ts must be integer epoch ms, metric a string")
         except (ValueError, TypeError, KeyError) as exc:
@@ -318,7 +324,7 @@ class MachineWorker:
                 logs.event(log, "process.unknown_machine", logging.WARNING, machine=key)
             return
         ms = self._load(key, partition)
-        outcome = ms.add(metric, value, ts, ev.message.offset, now)
+        outcome = ms.add(metric, r["value"], ts, offset, now)
         self.stats["readings"] += 1
         if outcome == DUP:
             self.stats["duplicates"] += 1
@@ -326,7 +332,7 @@ class MachineWorker:
         changed.add(key)
         if outcome == TOO_LATE:
             self.stats["late"] += 1
-            send.add(self.topics["late"], key.encode(), ev.value)
+            send.add(self.topics["late"], key.encode(), value)
             logs.event(
                 log, "process.late", logging.INFO, machine=key, event_ts=ts, watermark=ms.wm, count=ms.late
             )

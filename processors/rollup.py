@@ -6,7 +6,8 @@ minimum) and `@p` (the last partials offset applied in partition p). A batch is 
 the machine side: apply, send the records and wait, then write the site watermarks, the windows,
 and last the offset marker — one changelog partition keeps that order, so after a crash either the marker is
 durable (the re-delivered partials are skipped) or the partials are applied again, which
-changes nothing (a partial with an older `seq` never replaces a newer one). A window whose site
+changes nothing (a partial with an older `seq` never replaces a newer one). A jump past the
+marker's next offset means Faust skipped partials: they are read again first (gaps.py). A window whose site
 record was emitted final and whose end is older than the site watermark minus the retention is
 forgotten; `site|wm` also keeps, per window kind, the end of the newest forgotten window, and a
 partial for a window at or before it is ignored and counted (`too_old_partials`).
@@ -21,6 +22,7 @@ from typing import Any
 
 from brain import logs
 from brain.plant import Plant
+from processors.gaps import ReadRange, fill_gap
 from processors.kpi import Context
 from processors.machine_agent import Sender, stage_table
 from processors.messages import dumps, loads, record_key
@@ -31,8 +33,18 @@ log = logging.getLogger("brain.process")
 
 
 class RollupWorker:
-    def __init__(self, app: Any, plant: Plant, opts: ProcessorOptions, *, table: Any, topics: dict) -> None:
+    def __init__(
+        self,
+        app: Any,
+        plant: Plant,
+        opts: ProcessorOptions,
+        *,
+        table: Any,
+        topics: dict,
+        read_range: ReadRange,
+    ) -> None:
         self.app, self.opts, self.table = app, opts, table
+        self.read_range = read_range
         self.topics: dict[str, str] = {k: t.get_topic_name() for k, t in topics.items()}
         ctx = Context.from_plant(plant)
         self.sites = {s.id: SiteRollup(s, ctx, opts.grace_ms, opts.rollup_wait_ms) for s in plant.sites}
@@ -106,14 +118,21 @@ class RollupWorker:
             for ev in evs:
                 if ev.message.topic == self.opts.ticks:
                     continue
-                if ev.message.offset <= last:
+                offset = ev.message.offset
+                if offset <= last:
                     self.stats["duplicates"] += 1
                     continue
-                last = ev.message.offset
-                key = self._apply(loads(ev.value), sites)
-                if key is not None:
-                    changed.add(key)
-                    open_keys.add(key)
+                values = [ev.value]
+                if last >= 0 and offset > last + 1:  # partials Faust never handed over (gaps.py)
+                    missed = await fill_gap(self.read_range, self.opts.partials, partition, last + 1,
+                                            offset, self.stats, "rollup")  # fmt: skip
+                    values[:0] = [m.value for m in missed]
+                last = offset
+                for value in values:
+                    key = self._apply(loads(value), sites)
+                    if key is not None:
+                        changed.add(key)
+                        open_keys.add(key)
             dropped = self._emit(open_keys, now, send, changed, sites)
             writes.append((evs[-1], partition, last, changed, dropped, sites))
         await send.flush()

@@ -34,6 +34,7 @@ from brain.plant import Plant
 from brain.settings import Settings
 from processors.alerts.engine import AlertEngine
 from processors.alerts.events import AlertEvent
+from processors.gaps import GapWatch, RangeReader
 
 log = logging.getLogger("brain.alerts")
 
@@ -119,6 +120,7 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
     worker = AlertWorker(AlertEngine.from_plant(plant), table, out, kinds)
     changelog = table.changelog_topic.get_topic_name()
     tracked: list[bool] = []
+    gaps = GapWatch(RangeReader(settings.kafka_bootstrap, settings.aiokafka_kwargs()), "alerts")
 
     async def track_changelog() -> None:
         """Make the producer track the changelog topic before the first table write.
@@ -144,7 +146,10 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
         await track_changelog()
         async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
             for event in events:
-                await worker.handle(event.message.topic, event.value)
+                m = event.message
+                for skipped in await gaps.missed(m.topic, m.partition, m.offset):  # processors/gaps.py
+                    await worker.handle(m.topic, skipped.value)
+                await worker.handle(m.topic, event.value)
 
     @app.timer(opts.tick_s)
     async def tick() -> None:

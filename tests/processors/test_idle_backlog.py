@@ -37,7 +37,12 @@ def _worker(consumer: _Consumer) -> MachineWorker:
         ProcessorOptions(),
         table={},
         topics={"out": topic, "late": topic, "partials": topic},
+        read_range=_no_reads,
     )
+
+
+async def _no_reads(topic: str, partition: int, start: int, end: int) -> list:
+    raise AssertionError("no gap here")
 
 
 def test_backlog_defers_the_idle_timeout() -> None:

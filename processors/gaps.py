@@ -1,0 +1,120 @@
+"""Reading again what Faust's stream skipped: a range of input offsets, fetched straight from Kafka.
+
+The processors' inputs (readings, partials) are neither compacted nor transactional, so within a
+partition their offsets are contiguous and a jump between two handled events means events never
+reached the handler. Faust 0.15 does skip some — an event lost in `take_events` buffering now and
+then, and after a restart it may have committed past events it never delivered (its consumer
+treats a jump as acknowledged). The workers keep the last handled offset per partition durably
+(`@p` in their table) and, on a jump, read the missing range with a plain consumer of their own
+(no group, no commits) before they go on — in order, without touching Faust's fetch position
+(an earlier fix seeked Faust's consumer back, which raced with its fetcher: messages fetched
+before the seek moved Faust's read offset on and it then dropped the re-read ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
+
+from brain import logs
+
+log = logging.getLogger("brain.process")
+
+
+class Fetched(NamedTuple):
+    offset: int
+    value: bytes | None
+
+
+# (topic, partition, start, end) -> the records of [start, end) that exist, in order
+ReadRange = Callable[[str, int, int, int], Awaitable[list[Fetched]]]
+
+
+class RangeReader:
+    """`await reader(topic, partition, start, end)`: the records of offsets [start, end).
+
+    Offsets already removed by retention are missing from the result (the caller counts them).
+    Kafka unavailable: retried with a log line per attempt until it answers — the handler must
+    not go on without the range (that would be a silent loss)."""
+
+    def __init__(
+        self, bootstrap: str, client_kwargs: dict[str, Any], attempt_timeout_s: float = 30.0
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.client_kwargs = client_kwargs
+        self.attempt_timeout_s = attempt_timeout_s
+
+    async def __call__(self, topic: str, partition: int, start: int, end: int) -> list[Fetched]:
+        attempt = 0
+        while True:
+            try:
+                return await asyncio.wait_for(
+                    self._read(topic, partition, start, end), self.attempt_timeout_s
+                )
+            except Exception as exc:  # Kafka down or frozen: the range is needed, try again
+                attempt += 1
+                logs.event(log, "process.refetch_retry", logging.WARNING, topic=topic, partition=partition,
+                           start=start, end=end, attempt=attempt, error=repr(exc)[:200])  # fmt: skip
+                await asyncio.sleep(min(5.0, 0.5 * attempt))
+
+    async def _read(self, topic: str, partition: int, start: int, end: int) -> list[Fetched]:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",  # start below the log start (retention): from what is left
+            **self.client_kwargs,
+        )
+        await consumer.start()
+        try:
+            tp = TopicPartition(topic, partition)
+            consumer.assign([tp])
+            consumer.seek(tp, start)
+            out: list[Fetched] = []
+            while await consumer.position(tp) < end:
+                batch = await consumer.getmany(tp, timeout_ms=500, max_records=10_000)
+                out.extend(Fetched(m.offset, m.value) for m in batch.get(tp, ()) if start <= m.offset < end)
+            return out
+        finally:
+            await consumer.stop()
+
+
+async def fill_gap(
+    read: ReadRange, topic: str, partition: int, expected: int, got: int, stats: Any, agent: str
+) -> list[Fetched]:
+    """The records a handler missed between its last handled offset (`expected` - 1) and the
+    event it holds (`got`), read again; logged (`process.offset_gap`) and counted."""
+    found = await read(topic, partition, expected, got)
+    lost = (got - expected) - len(found)
+    stats["offset_gaps"] += 1
+    stats["refetched"] += len(found)
+    if lost:
+        stats["unrecoverable"] += lost
+    logs.event(log, "process.offset_gap", logging.ERROR if lost else logging.WARNING, agent=agent,
+               topic=topic, partition=partition, expected=expected, got=got, refetched=len(found),
+               unrecoverable=lost)  # fmt: skip
+    return found
+
+
+class GapWatch:
+    """Last handled offset per topic partition, in memory, for a consumer without a durable
+    offset marker (the alert engine): `await watch.missed(topic, partition, offset)` gives the
+    records Faust skipped before this one, read again. A re-delivery (offset at or below the last
+    one, after a rebalance) starts the count over and is handled as before."""
+
+    def __init__(self, read: ReadRange, agent: str) -> None:
+        self.read, self.agent = read, agent
+        self.last: dict[tuple[str, int], int] = {}
+        self.stats: Counter[str] = Counter()
+
+    async def missed(self, topic: str, partition: int, offset: int) -> list[Fetched]:
+        last = self.last.get((topic, partition))
+        self.last[(topic, partition)] = offset
+        if last is None or offset <= last + 1:
+            return []
+        return await fill_gap(self.read, topic, partition, last + 1, offset, self.stats, self.agent)
