@@ -21,6 +21,7 @@ from processors.gaps import RangeReader
 from processors.machine_agent import MachineWorker
 from processors.options import ProcessorOptions
 from processors.rollup import RollupWorker
+from processors.worker import die
 
 log = logging.getLogger("brain.process")
 
@@ -73,12 +74,18 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
     @app.agent(readings, name="machines")
     async def machines(stream: Any) -> None:
         async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
-            await machine_worker.handle(events)
+            try:
+                await machine_worker.handle(events)
+            except Exception as exc:
+                die("machines", exc)
 
     @app.agent(partials_in, name="rollup")
     async def rollup(stream: Any) -> None:
         async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
-            await rollup_worker.handle(events)
+            try:
+                await rollup_worker.handle(events)
+            except Exception as exc:
+                die("rollup", exc)
 
     @app.timer(opts.tick_s)
     async def tick() -> None:  # one tick per partition this worker owns: idle timeouts, throttled output

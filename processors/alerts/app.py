@@ -35,6 +35,7 @@ from brain.settings import Settings
 from processors.alerts.engine import AlertEngine
 from processors.alerts.events import AlertEvent
 from processors.gaps import GapWatch, RangeReader
+from processors.worker import die
 
 log = logging.getLogger("brain.alerts")
 
@@ -145,11 +146,14 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
     async def alerts(stream: Any) -> None:
         await track_changelog()
         async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
-            for event in events:
-                m = event.message
-                for skipped in await gaps.missed(m.topic, m.partition, m.offset):  # processors/gaps.py
-                    await worker.handle(m.topic, skipped.value)
-                await worker.handle(m.topic, event.value)
+            try:
+                for event in events:
+                    m = event.message
+                    for skipped in await gaps.missed(m.topic, m.partition, m.offset):  # gaps.py
+                        await worker.handle(m.topic, skipped.value)
+                    await worker.handle(m.topic, event.value)
+            except Exception as exc:
+                die("alerts", exc)
 
     @app.timer(opts.tick_s)
     async def tick() -> None:

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from processors.kpi.demand import peak_demand_kw
-from processors.kpi.oee import ratio
+from processors.kpi.oee import good_quantity, ratio
 
 
 def power_factor(kwh: float, kvarh: float) -> float | None:
@@ -27,7 +27,7 @@ def energy_kpis(p: dict[str, Any], start: int, end: int, grid_factor: float, pri
     kvarh = p["kvarh"] if has_q else None
     hours = (end - start) / 3_600_000
     peak = peak_demand_kw(p["blocks"], start, end) if has_e else None
-    gq = p["pq"] - p["sq"]
+    gq = good_quantity(p["pq"], p["sq"])
     counted = p["n_count"] > 0
     return {
         "energy_kwh": kwh,
@@ -36,7 +36,7 @@ def energy_kpis(p: dict[str, Any], start: int, end: int, grid_factor: float, pri
         "peak_demand_kw": peak,
         "power_factor": power_factor(kwh, kvarh) if kwh is not None and kvarh is not None else None,
         "load_factor": ratio(kwh, peak * hours) if kwh is not None and peak else None,
-        "sec_kwh_per_unit": ratio(kwh, gq) if kwh is not None and counted else None,
+        "sec_kwh_per_unit": ratio(kwh, gq) if kwh is not None and counted and gq is not None else None,
         "co2_kg": kwh * grid_factor if kwh is not None else None,
         "cost": p["cost"] if kwh is not None and priced else None,
         "kwh_peak": p["kwh_peak"] if has_e else None,

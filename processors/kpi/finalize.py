@@ -8,7 +8,7 @@ from typing import Any
 from brain.records import KPI_FIELDS
 from processors.kpi.aggregate import Context
 from processors.kpi.energy import energy_kpis
-from processors.kpi.oee import output_kpis
+from processors.kpi.oee import good_quantity, output_kpis
 
 EXTRA_FIELDS = (
     "technical_efficiency",
@@ -62,7 +62,7 @@ def to_record(
         rec[name] = p[key] / 1000 if timed else None
     rec["pq"] = p["pq"] if counted else None
     rec["sq"] = p["sq"] if counted else None
-    rec["gq"] = p["pq"] - p["sq"] if counted else None
+    rec["gq"] = good_quantity(p["pq"], p["sq"]) if counted else None
     rec["failures"] = p["fe"] if timed else None
     out = output_kpis(p, end - start)
     energy = energy_kpis(p, start, end, ctx.grid_factor, ctx.tou.prices is not None)

@@ -11,6 +11,13 @@ def ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
 
+def good_quantity(pq: float, sq: float) -> float | None:
+    """GQ = PQ − SQ; None when the scrap count exceeds the produced count (the counters disagree,
+    e.g. a scrap counter without `count_total`): a negative GQ, or one clamped to 0, would be a
+    made-up number, and so would the quality, OEE and kWh per good unit built on it."""
+    return pq - sq if sq <= pq + 1e-9 else None
+
+
 def output_kpis(p: dict[str, Any], window_ms: int) -> dict[str, Any]:
     """availability, performance, quality, oee, nee, throughput, MTBF, MTTR (+ extras)."""
     timed = p["n_timed"] > 0
@@ -18,11 +25,11 @@ def output_kpis(p: dict[str, Any], window_ms: int) -> dict[str, Any]:
     apt, aust, adet, pbt = p["apt"] / 1000, p["aust"] / 1000, p["adet"] / 1000, p["pbt"] / 1000
     aupt = apt + aust
     pq, sq = p["pq"], p["sq"]
-    gq = pq - sq
+    gq = good_quantity(pq, sq)
     fe = p["fe"]
     availability = ratio(apt, pbt) if timed else None
     performance = ratio(p["ideal_s"], p["apt_pri"] / 1000) if p["n_pri"] and counted else None
-    quality = ratio(gq, pq) if counted else None
+    quality = ratio(gq, pq) if counted and gq is not None else None
     oee = nee = None
     if availability is not None and performance is not None and quality is not None:
         oee = availability * performance * quality

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 
 import orjson
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -54,17 +53,28 @@ def test_backwards_counter_is_accepted_and_never_negative_downstream(series, met
     assert abs(machine[field] - expected) <= 1e-6 * max(1.0, expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="processors.kpi: gq = pq - sq goes negative when scrap > total "
-    "(e.g. a scrap counter without count_total); reported, not an ingest fix",
-)
-def test_scrap_without_total_gives_no_negative_good_quantity():
+def test_scrap_without_total_gives_no_made_up_good_quantity():
+    """Scrap counted, nothing produced: GQ = PQ − SQ would be −1. The counters disagree, so GQ and
+    everything built on it is null (not negative, not clamped to 0); PQ and SQ are reported."""
     rows = [("s1", "l1", "m1", "count_scrap", v, START + i * 60_000) for i, v in enumerate([0, 1])]
+    rows += [("s1", "l1", "m1", "energy_kwh", v, START + i * 60_000) for i, v in enumerate([0, 2])]
     (machine,) = [
         r for r in compute_records(plant(), rows, "all", START, START + HOUR_MS) if r["scope"] == "machine"
     ]
-    assert machine["gq"] is None or machine["gq"] >= 0
+    assert (machine["pq"], machine["sq"]) == (0, 1)
+    assert machine["gq"] is None and machine["quality"] is None and machine["oee"] is None
+    assert machine["sec_kwh_per_unit"] is None and machine["energy_kwh"] == 2
+
+
+def test_scrap_equal_to_total_gives_zero_good_quantity():
+    rows = []
+    for i, (total, scrap) in enumerate([(0, 0), (5, 5)]):
+        rows += [("s1", "l1", "m1", "count_total", total, START + i * 60_000)]
+        rows += [("s1", "l1", "m1", "count_scrap", scrap, START + i * 60_000)]
+    (machine,) = [
+        r for r in compute_records(plant(), rows, "all", START, START + HOUR_MS) if r["scope"] == "machine"
+    ]
+    assert machine["gq"] == 0 and machine["quality"] == 0
 
 
 def test_reset_in_the_middle_counts_from_zero():

@@ -50,14 +50,18 @@ class Run:
         producer.flush()
         producer.close()
 
-    def worker(self, config: Path, *extra: str, name: str = "w") -> subprocess.Popen:
+    def worker(self, config: Path, *extra: str, name: str = "w", prelude: str = "") -> subprocess.Popen:
+        """`brain process` on this run's topics; `prelude`: Python run first in the worker (tests
+        that make it fail on purpose)."""
         env = dict(os.environ, BRAIN_KAFKA_BOOTSTRAP=self.settings.kafka_bootstrap, PYTHONUNBUFFERED="1")
         log = self.tmp / f"{name}-{len(self.logs)}.log"
         self.logs.append(log)
+        start = ["-m", "brain.cli"]
+        if prelude:
+            start = ["-c", f"{prelude}\nimport sys\nfrom brain.cli import main\nsys.exit(main(sys.argv[1:]))"]
         argv = [
             sys.executable,
-            "-m",
-            "brain.cli",
+            *start,
             "process",
             "--config",
             str(config),

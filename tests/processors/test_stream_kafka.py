@@ -194,3 +194,29 @@ def test_late_beyond_grace_goes_to_the_late_topic_and_is_counted(stack: Settings
     assert re.search(
         rf"event=process\.late machine=s1/l1/m1 event_ts={too_late['ts']} .*count=1", run.log_text()
     )
+
+
+BROKEN_HANDLER = """
+from processors import machine_agent
+
+async def _broken(self, events):
+    raise RuntimeError("a bug in the handler")
+
+machine_agent.MachineWorker.handle = _broken
+"""
+
+
+def test_a_failing_handler_stops_the_worker_instead_of_running_on_without_its_batch(
+    stack: Settings, tmp_path: Path
+) -> None:
+    run = kafka_io.Run(stack, tmp_path)
+    run.produce(data.readings()[:50])
+    worker = run.worker(run.write_plant(PLANT), name="broken", prelude=BROKEN_HANDLER)
+    try:
+        code = worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    log_text = run.log_text()
+    assert code == 70, log_text[-3000:]
+    assert re.search(r"event=process\.handler_failed .*agent=machines .*a bug in the handler", log_text)
