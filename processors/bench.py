@@ -78,7 +78,7 @@ def preload(settings: Settings, topic: str, rows: list[tuple[bytes, bytes]]) -> 
 
     from brain.stack.servers import ensure_topics
 
-    ensure_topics(settings.kafka_bootstrap, {topic: 6})
+    ensure_topics(settings.kafka_bootstrap, {topic: 6}, settings.kafka_kwargs())
     t = time.monotonic()
     producer = KafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, batch_size=256 * 1024, compression_type=None

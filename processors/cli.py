@@ -16,6 +16,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from brain import logs
 from brain.plant import PlantConfigError, load_plant
@@ -105,14 +106,17 @@ def options(args: argparse.Namespace) -> ProcessorOptions:
     )
 
 
-def prepare_topics(bootstrap: str, opts: ProcessorOptions) -> int:
+def prepare_topics(
+    bootstrap: str, opts: ProcessorOptions, client_kwargs: dict[str, Any] | None = None
+) -> int:
     """Partition count of the input topic; creates the output, late, partials and tick topics
     when missing (never changes existing ones). Raises ValueError when they cannot work together."""
     from kafka import KafkaConsumer
 
     from brain.stack.servers import ensure_topics
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    client = client_kwargs or {}
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=15000, **client)
     try:
         topics = consumer.topics()
         n = len(consumer.partitions_for_topic(opts.input_topic) or ())
@@ -121,7 +125,7 @@ def prepare_topics(bootstrap: str, opts: ProcessorOptions) -> int:
         wanted = {opts.output_topic: n, opts.late_topic: n, opts.partials: n, opts.ticks: n}
         missing = {name: parts for name, parts in wanted.items() if name not in topics}
         if missing:
-            ensure_topics(bootstrap, missing)
+            ensure_topics(bootstrap, missing, client)
         for name in (opts.partials, opts.ticks):
             have = len(consumer.partitions_for_topic(name) or ()) if name not in missing else n
             if have != n:
@@ -144,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return _run_many(args)
     try:
-        partitions = prepare_topics(settings.kafka_bootstrap, opts)
+        partitions = prepare_topics(settings.kafka_bootstrap, opts, settings.kafka_kwargs())
     except ValueError as exc:
         print(f"brain process: {exc}", file=sys.stderr)
         return 2

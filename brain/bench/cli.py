@@ -461,7 +461,7 @@ class Bench:
                     )
                 )
         topic = f"{self.prefix}.rawkafka"
-        ensure_topics(self.settings.kafka_bootstrap, {topic: self.partitions})
+        ensure_topics(self.settings.kafka_bootstrap, {topic: self.partitions}, self.settings.kafka_kwargs())
         self.note(f"raw limit of Kafka alone ({secs:g} s) ...")
         kafka = kafka_limit(self.settings, topic, records, secs)
         kafka["record_bytes"] = round(sum(len(v) for _, v in records) / len(records))
@@ -475,7 +475,9 @@ class Bench:
 
         plant = self.run_dir / "plant.yaml"
         plant.write_text(plant_yaml(self.site, self.load.machines))
-        ensure_topics(self.settings.kafka_bootstrap, {self.kpi_topic: self.partitions})
+        ensure_topics(
+            self.settings.kafka_bootstrap, {self.kpi_topic: self.partitions}, self.settings.kafka_kwargs()
+        )
         # `brain process` has no "start at the newest offsets" option (its consumer starts at the
         # earliest for a new group): commit the group's offsets at the end of brain.readings first.
         end = kafka.end(TOPIC_READINGS)

@@ -19,6 +19,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from brain import settings as _settings
 from brain.stack.process import StackError, port_open
@@ -349,14 +350,22 @@ class Kafka(Server):
         return self.config.versions["KAFKA_VERSION"]
 
 
-def ensure_topics(bootstrap: str, topics: dict[str, int] | None = None) -> None:
-    """Create the platform's topics, or add partitions to reach the wanted count. Idempotent."""
+def ensure_topics(
+    bootstrap: str, topics: dict[str, int] | None = None, client_kwargs: dict[str, Any] | None = None
+) -> None:
+    """Create the platform's topics, or add partitions to reach the wanted count. Idempotent.
+    `client_kwargs`: security settings for a SASL/TLS broker (`Settings.kafka_kwargs()`)."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewPartitions, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
     wanted = topics or _TOPICS
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="brain-stack", request_timeout_ms=15000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        client_id="brain-stack",
+        request_timeout_ms=15000,
+        **(client_kwargs or {}),
+    )
     try:
         existing = {t.get("name", t.get("topic")): len(t["partitions"]) for t in admin.describe_topics()}
         missing = [

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from processors.alerts.app import build_app
     from processors.worker import run_worker
 
-    _create_missing(settings.kafka_bootstrap, opts, ensure_topics)
+    _create_missing(settings.kafka_bootstrap, opts, ensure_topics, settings.kafka_kwargs())
     opts.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(plant, settings, opts)
     logs.event(
@@ -79,12 +79,12 @@ def run(args: argparse.Namespace) -> int:
     return run_worker(app, args.log_level)
 
 
-def _create_missing(bootstrap: str, opts: AlertOptions, ensure_topics) -> None:
+def _create_missing(bootstrap: str, opts: AlertOptions, ensure_topics, client_kwargs: dict) -> None:
     """Create the output topic (3 partitions) and any missing input topic (1); never change an
     existing topic."""
     from kafka import KafkaConsumer
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=15000, **client_kwargs)
     try:
         existing = consumer.topics()
     finally:
@@ -92,4 +92,4 @@ def _create_missing(bootstrap: str, opts: AlertOptions, ensure_topics) -> None:
     wanted = {opts.output_topic: 3, opts.readings_topic: 1, opts.kpis_topic: 1, opts.deadletter_topic: 1}
     missing = {name: n for name, n in wanted.items() if name not in existing}
     if missing:
-        ensure_topics(bootstrap, missing)
+        ensure_topics(bootstrap, missing, client_kwargs)
