@@ -27,31 +27,22 @@ InfluxDB) against the counter increases it published: `double_counted`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
-import socket
 import sys
-import threading
 import time
-import urllib.parse
-import urllib.request
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from brain import logs
-from brain.settings import KPI_DATABASE, TOPIC_DEADLETTER, TOPIC_READINGS, Settings
+from brain.bench.load import LINES, LOAD_METRICS, MINUTE, Load, plant_yaml
+from brain.bench.observe import Kafka, KpiPoller, Monitor, _last_stats, free_port, influx_query
+from brain.bench.verify import check_deadletters, check_kpis, check_readings, report
+from brain.settings import TOPIC_DEADLETTER, TOPIC_READINGS, Settings
 
 log = logging.getLogger("brain.bench")
-
-MINUTE = 60_000
-LOAD_METRICS = ("state", "count_total", "count_scrap", "energy_kwh", "energy_kvarh", "power_kw", "power_kvar")
-HEARTBEAT_METRICS = ("count_total", "count_scrap")
-METRIC_INDEX = {m: i for i, m in enumerate(LOAD_METRICS)}
-LINES = 4
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -79,310 +70,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a("--quiet", action="store_true", help="no progress line on stderr")
     a("--log-level", default="WARNING")
     parser.set_defaults(run=run)
-
-
-# ---- the load -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Load:
-    """What the bench publishes, and what it must find downstream."""
-
-    site: str
-    machines: list[tuple[str, str]]
-    shift_ms: int = 0
-    topics: list[str] = field(default_factory=list)
-    count: list[int] = field(default_factory=list)
-    scrap: list[int] = field(default_factory=list)
-    first: list[tuple[int, int] | None] = field(default_factory=list)
-    kwh: list[float] = field(default_factory=list)
-    last_ts: list[int] = field(default_factory=list)
-    sent: dict[tuple[int, int], int] = field(default_factory=dict)  # (machine, ts) -> readings in it
-    messages: int = 0
-    readings: int = 0
-
-    def __post_init__(self) -> None:
-        n = len(self.machines)
-        self.topics = [f"brain/v1/{self.site}/{line}/{m}" for line, m in self.machines]
-        self.count = [1000 * i for i in range(n)]
-        self.scrap = [0] * n
-        self.first = [None] * n
-        self.kwh = [100.0 + i for i in range(n)]
-        self.last_ts = [0] * n
-
-    def _ts(self, i: int) -> int:
-        ts = max(int(time.time() * 1000) + self.shift_ms, self.last_ts[i] + 1)
-        self.last_ts[i] = ts
-        return ts
-
-    def message(self, i: int) -> tuple[str, bytes]:
-        """A load message for machine i: 7 readings, counters moving."""
-        import orjson
-
-        n = self.messages
-        if self.first[i] is None:
-            self.first[i] = (self.count[i], self.scrap[i])
-        else:
-            self.count[i] += n % 3
-            self.scrap[i] += 1 if n % 11 == 0 else 0
-            self.kwh[i] += 0.25
-        ts = self._ts(i)
-        payload = orjson.dumps(
-            {
-                "ts": ts,
-                "seq": n,
-                "metrics": {
-                    "state": "running",
-                    "count_total": self.count[i],
-                    "count_scrap": self.scrap[i],
-                    "energy_kwh": self.kwh[i],
-                    "energy_kvarh": self.kwh[i] / 2,
-                    "power_kw": 12.5 + (n % 7),
-                    "power_kvar": 4.5 + (n % 5),
-                },
-            }
-        )
-        self.sent[(i, ts)] = len(LOAD_METRICS)
-        self.messages += 1
-        self.readings += len(LOAD_METRICS)
-        return self.topics[i], payload
-
-    def heartbeat(self, i: int) -> tuple[str, bytes]:
-        """Counters unchanged: moves the machine's watermark, adds no output."""
-        import orjson
-
-        ts = self._ts(i)
-        payload = orjson.dumps(
-            {"ts": ts, "metrics": {"count_total": self.count[i], "count_scrap": self.scrap[i]}}
-        )
-        self.sent[(i, ts)] = -len(HEARTBEAT_METRICS)
-        self.messages += 1
-        self.readings += len(HEARTBEAT_METRICS)
-        return self.topics[i], payload
-
-
-def plant_yaml(site: str, machines: list[tuple[str, str]]) -> str:
-    import yaml
-
-    lines: dict[str, list[dict[str, Any]]] = {}
-    for line, m in machines:
-        lines.setdefault(line, []).append({"id": m, "ideal_cycle_s": 0.02})
-    plant = {
-        "timezone": "Asia/Shanghai",
-        "sites": [{"id": site, "lines": [{"id": k, "machines": v} for k, v in lines.items()]}],
-    }
-    return yaml.safe_dump(plant, sort_keys=False)
-
-
-# ---- helpers --------------------------------------------------------------------------------------
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def influx_query(settings: Settings, q: str) -> list[dict[str, Any]]:
-    url = f"{settings.influx_url}/query?" + urllib.parse.urlencode(
-        {"db": KPI_DATABASE, "q": q, "epoch": "ms"}
-    )
-    req = urllib.request.Request(url)
-    if settings.influx_token:
-        req.add_header("Authorization", f"Token {settings.influx_token}")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        body = json.loads(resp.read())
-    return [s for r in body.get("results", []) for s in r.get("series", []) or []]
-
-
-class Kafka:
-    """The bench's own kafka-python clients (admin + a group-less consumer)."""
-
-    def __init__(self, settings: Settings) -> None:
-        from kafka import KafkaAdminClient, KafkaConsumer
-
-        kw = settings.kafka_kwargs()
-        self.settings = settings
-        self.admin = KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap.split(","),
-            client_id="brain-bench",
-            request_timeout_ms=30000,
-            **kw,
-        )
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap.split(","),
-            group_id=None,
-            enable_auto_commit=False,
-            check_crcs=False,
-            max_partition_fetch_bytes=8 << 20,
-            fetch_max_bytes=64 << 20,
-            **kw,
-        )
-
-    def partitions(self, topic: str) -> list[Any]:
-        from kafka import TopicPartition
-
-        for _ in range(50):
-            parts = self.consumer.partitions_for_topic(topic)
-            if parts:
-                return [TopicPartition(topic, p) for p in sorted(parts)]
-            time.sleep(0.2)
-        raise RuntimeError(f"topic {topic} has no partitions")
-
-    def end(self, topic: str) -> dict[Any, int]:
-        return dict(self.consumer.end_offsets(self.partitions(topic)))
-
-    def committed(self, group: str, topic: str) -> dict[Any, int]:
-        got = self.admin.list_group_offsets({group: self.partitions(topic)})
-        offsets = got.get(group, got) if isinstance(got, dict) else {}
-        return {tp: om.offset for tp, om in offsets.items() if om is not None and om.offset >= 0}
-
-    def read(self, start: dict[Any, int], end: dict[Any, int]):
-        """Every record between the offsets (end exclusive)."""
-        todo = {tp: e for tp, e in end.items() if e > start.get(tp, 0)}
-        if not todo:
-            return
-        self.consumer.assign(list(todo))
-        for tp in todo:
-            self.consumer.seek(tp, start.get(tp, 0))
-        while todo:
-            for tp, records in self.consumer.poll(timeout_ms=1000, max_records=20000).items():
-                for r in records:
-                    if r.offset < end[tp]:
-                        yield r
-                if self.consumer.position(tp) >= end[tp]:
-                    todo.pop(tp, None)
-                    self.consumer.pause(tp)
-        self.consumer.unsubscribe()
-
-    def close(self) -> None:
-        self.consumer.close()
-        self.admin.close()
-
-
-# ---- the run --------------------------------------------------------------------------------------
-
-
-class Monitor(threading.Thread):
-    """Polls the bridge's counters and the processors' committed offsets; prints the progress line."""
-
-    def __init__(self, bench: Bench) -> None:
-        super().__init__(daemon=True)
-        self.b = bench
-        self.stop = threading.Event()
-        self.bridge_out = 0
-        self.lag: int | None = None
-        self.bridge_done_at: float | None = None
-        self.target: dict[Any, int] | None = None
-        self.processors_done_at: float | None = None
-        self.next_print = 0.0
-
-    def bridge_readings(self) -> int:
-        total = 0
-        for port in self.b.metrics_ports:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-                    for line in r.read().decode().splitlines():
-                        if line.startswith("brain_bridge_readings_out_total "):
-                            total += int(float(line.split()[1]))
-            except OSError:
-                return self.bridge_out
-        return total
-
-    def run(self) -> None:
-        kafka: Kafka | None = None
-        errors = 0
-        while not self.stop.wait(0.2):
-            now = time.time()
-            self.bridge_out = self.bridge_readings()
-            load_total = self.b.load_readings
-            if self.bridge_done_at is None and load_total and self.bridge_out >= load_total:
-                self.bridge_done_at = now
-            try:  # Kafka hiccups (a broker dropping connections under load) must not end the monitor
-                kafka = kafka or Kafka(self.b.settings)
-                if self.bridge_done_at is not None and self.target is None:
-                    self.target = kafka.end(TOPIC_READINGS)
-                if self.target is not None and self.processors_done_at is None:
-                    done = kafka.committed(self.b.app_id, TOPIC_READINGS)
-                    if all(done.get(tp, 0) >= off for tp, off in self.target.items()):
-                        self.processors_done_at = now
-                if now >= self.next_print:
-                    self.next_print = now + 2.0
-                    end = kafka.end(TOPIC_READINGS)
-                    done = kafka.committed(self.b.app_id, TOPIC_READINGS)
-                    self.lag = sum(max(0, e - done.get(tp, e)) for tp, e in end.items())
-                    self.b.progress(self)
-            except Exception as exc:
-                errors += 1
-                if errors <= 3:
-                    logs.event(log, "bench.monitor_kafka_error", logging.WARNING, error=repr(exc)[:300])
-                if kafka is not None:
-                    with contextlib.suppress(Exception):
-                        kafka.close()
-                kafka = None
-                self.stop.wait(1.0)
-        if kafka is not None:
-            with contextlib.suppress(Exception):
-                kafka.close()
-
-
-class KpiPoller(threading.Thread):
-    """Polls InfluxDB for final 1-minute points of the load's windows; remembers when each appeared."""
-
-    def __init__(self, bench: Bench, first_start: int, end: int) -> None:
-        super().__init__(daemon=True)
-        self.b, self.first_start, self.end = bench, first_start, end
-        self.seen: dict[tuple[str, str, str, int], float] = {}
-        self.stop = threading.Event()
-        lines = {line for line, _ in bench.load.machines}
-        windows = (end - first_start) // MINUTE
-        self.expected = windows * (len(bench.load.machines) + len(lines) + 1)
-
-    def run(self) -> None:
-        q = (
-            f'SELECT "final" FROM "oee" WHERE "site" = \'{self.b.site}\' AND "window" = \'1m\' '
-            f'AND time >= {self.first_start}ms AND time < {self.end}ms GROUP BY "scope", "line", "machine"'
-        )
-        while not self.stop.wait(0.2):
-            try:
-                series = influx_query(self.b.settings, q)
-            except OSError:
-                continue
-            now = time.time()
-            for s in series:
-                tags = s.get("tags", {})
-                for t, final in s["values"]:
-                    key = (tags.get("scope", ""), tags.get("line", ""), tags.get("machine", ""), int(t))
-                    if final and key not in self.seen:
-                        self.seen[key] = now
-            if len(self.seen) >= self.expected:
-                return
-
-    @property
-    def complete(self) -> bool:
-        return len(self.seen) >= self.expected
-
-    def latencies(self, grace_ms: int, shift_ms: int) -> dict[str, Any]:
-        by_scope: dict[str, list[float]] = {}
-        for (scope, _l, _m, start), seen in self.seen.items():
-            ref = (start + MINUTE + grace_ms - shift_ms) / 1000  # window end + grace on the wall clock
-            by_scope.setdefault(scope, []).append(seen - ref)
-        out: dict[str, Any] = {"windows_expected": self.expected, "windows_final": len(self.seen)}
-        for scope in ("machine", "line", "site"):
-            v = by_scope.get(scope, [])
-            out[scope] = {
-                "p50_s": round(pct(v, 0.5) or 0.0, 2) if v else None,
-                "max_s": round(max(v), 2) if v else None,
-                "n": len(v),
-            }
-        return out
 
 
 class Bench:
@@ -611,117 +298,6 @@ class Bench:
             f"processors through: {mon.processors_done_at is not None})"
         )
 
-    # -- checks
-    def check_readings(self, kafka: Kafka, start: dict[Any, int], end: dict[Any, int]) -> dict[str, Any]:
-        import orjson
-
-        site_b = f'"{self.site}"'.encode()
-        mi = {m: i for i, (_, m) in enumerate(self.load.machines)}
-        hb_index = {m: i for i, m in enumerate(HEARTBEAT_METRICS)}
-        seen: set[tuple[int, int, int]] = set()
-        total = 0
-        foreign = 0
-        kafka_lat: list[float] = []
-        mqtt_lat: list[float] = []
-        bridge_lat: list[float] = []
-        shift = self.load.shift_ms
-        for r in kafka.read(start, end):
-            if site_b not in r.value:
-                continue
-            d = orjson.loads(r.value)
-            if d.get("site") != self.site:
-                continue
-            total += 1
-            key = (mi.get(d["machine"], -1), d["ts"], METRIC_INDEX.get(d["metric"], -1))
-            kind = self.load.sent.get((key[0], key[1]))
-            ok = kind is not None and ((kind > 0 and key[2] >= 0) or (kind < 0 and d["metric"] in hb_index))
-            if not ok:
-                foreign += 1
-                continue
-            if key in seen:
-                continue
-            seen.add(key)
-            if kind > 0:  # latency of load readings only
-                published = d["ts"] - shift
-                kafka_lat.append(r.timestamp - published)
-                if "received_ts" in d:
-                    mqtt_lat.append(d["received_ts"] - published)
-                    bridge_lat.append(r.timestamp - d["received_ts"])
-        return {
-            "distinct": len(seen),
-            "total": total,
-            "unexpected": foreign,
-            "kafka_lat": kafka_lat,
-            "mqtt_lat": mqtt_lat,
-            "bridge_lat": bridge_lat,
-        }
-
-    def check_deadletters(self, kafka: Kafka, start: dict[Any, int], end: dict[Any, int]) -> int:
-        needle = f"brain/v1/{self.site}/".encode()
-        return sum(1 for r in kafka.read(start, end) if needle in r.value)
-
-    def check_kpis(self, kafka: Kafka, boundary: int) -> dict[str, Any]:
-        import orjson
-
-        parts = kafka.partitions(self.kpi_topic)
-        end = dict(kafka.consumer.end_offsets(parts))
-        last: dict[tuple[str, int], dict[str, Any]] = {}
-        n = 0
-        for r in kafka.read({tp: 0 for tp in parts}, end):
-            n += 1
-            d = orjson.loads(r.value)
-            if (
-                d.get("scope") == "machine"
-                and d.get("window") == "1m"
-                and d.get("final")
-                and d["end"] <= boundary
-            ):
-                last[(d["machine"], d["start"])] = d
-        pq: dict[str, float] = {}
-        sq: dict[str, float] = {}
-        for (m, _), d in last.items():
-            pq[m] = pq.get(m, 0.0) + (d.get("pq") or 0.0)
-            sq[m] = sq.get(m, 0.0) + (d.get("sq") or 0.0)
-        influx_pq: dict[str, float] = {}
-        influx_sq: dict[str, float] = {}
-        q = (
-            f'SELECT "pq", "sq" FROM "oee" WHERE "site" = \'{self.site}\' AND "window" = \'1m\' '
-            f'AND "scope" = \'machine\' AND time < {boundary - MINUTE + 1}ms GROUP BY "machine"'
-        )
-        for s in influx_query(self.settings, q):
-            m = s["tags"]["machine"]
-            influx_pq[m] = sum(v[1] or 0.0 for v in s["values"])
-            influx_sq[m] = sum(v[2] or 0.0 for v in s["values"])
-        published_pq: dict[str, float] = {}
-        published_sq: dict[str, float] = {}
-        for i, (_, m) in enumerate(self.load.machines):
-            first = self.load.first[i]
-            if first is not None:
-                published_pq[m] = float(self.load.count[i] - first[0])
-                published_sq[m] = float(self.load.scrap[i] - first[1])
-
-        def over(got: dict[str, float], want: dict[str, float]) -> float:
-            return sum(max(0.0, got.get(m, 0.0) - w) for m, w in want.items()) + sum(
-                v for m, v in got.items() if m not in want
-            )
-
-        def under(got: dict[str, float], want: dict[str, float]) -> float:
-            return sum(max(0.0, w - got.get(m, 0.0)) for m, w in want.items())
-
-        double = max(
-            over(pq, published_pq) + over(sq, published_sq),
-            over(influx_pq, published_pq) + over(influx_sq, published_sq),
-        )
-        return {
-            "kpi_records": n,
-            "final_1m_machine_windows": len(last),
-            "double_counted": round(double, 3),
-            "missing_units": round(max(under(pq, published_pq), under(influx_pq, published_pq)), 3),
-            "units_published": {"pq": sum(published_pq.values()), "sq": sum(published_sq.values())},
-            "units_in_kpis": {"pq": sum(pq.values()), "sq": sum(sq.values())},
-            "units_in_influx": {"pq": sum(influx_pq.values()), "sq": sum(influx_sq.values())},
-        }
-
     def cleanup(self, kafka: Kafka) -> None:
         if self.args.keep:
             return
@@ -792,97 +368,29 @@ class Bench:
             self.note("reading brain.readings back ...")
             end_readings = kafka.end(TOPIC_READINGS)
             end_dead = kafka.end(TOPIC_DEADLETTER)
-            got = self.check_readings(kafka, start_readings, end_readings)
-            dead = self.check_deadletters(kafka, start_dead, end_dead)
-            k = self.check_kpis(kafka, boundary)
+            got = check_readings(self, kafka, start_readings, end_readings)
+            dead = check_deadletters(self, kafka, start_dead, end_dead)
+            k = check_kpis(self, kafka, boundary)
             proc_stats = _last_stats(pipe, "processors")
         finally:
             if pipe is not None:
                 pipe.stop_all()
             self.cleanup(kafka)
             kafka.close()
-        load_s = self.t_load_end - self.t_first_publish
-        missing = published - dead - got["distinct"]
-        bridge_s = (mon.bridge_done_at - self.t_first_publish) if mon.bridge_done_at else None
-        drained = mon.bridge_out >= published - dead
-        through = (mon.processors_done_at - self.t_first_publish) if mon.processors_done_at else None
-        tput = round(self.load_readings / through) if through else None
-
-        def ratio(limit: dict[str, Any] | None, key: str) -> float | None:
-            return round(tput / limit[key], 3) if (limit and tput and limit.get(key)) else None
-
-        return {
-            "rate": self.rate or "max",
-            "seconds": self.args.seconds,
-            "machines": len(self.load.machines),
-            "bridges": self.args.bridges,
-            "workers": self.args.workers,
-            "site": self.site,
-            "published": published,
-            "published_load": self.load_readings,
-            "published_acked": acked,
-            "readings_in_kafka": got["distinct"],
-            "duplicates_in_kafka": got["total"] - got["distinct"] - got["unexpected"],
-            "unexpected_in_kafka": got["unexpected"],
-            "deadletters": dead,
-            "lost": missing if drained else None,
-            "not_drained": None if drained else missing,
-            "double_counted": k["double_counted"],
-            "kpi_records": k["kpi_records"],
-            "kpi_check": {kk: v for kk, v in k.items() if kk not in ("double_counted", "kpi_records")},
-            "publish_rps": round(self.load_readings / load_s) if load_s > 0 else None,
-            "throughput_rps": tput,
-            "bridge_rps": round(self.load_readings / bridge_s) if bridge_s else None,
-            "processors_late": _stat(proc_stats, "late"),
-            "processors_unknown_machine": _stat(proc_stats, "unknown_machine"),
-            "bridge_done_s": round(mon.bridge_done_at - self.t_first_publish, 2)
-            if mon.bridge_done_at
-            else None,
-            "processors_done_s": round(through, 2) if through else None,
-            "processors_done_after_load_s": round(through - load_s, 2) if through else None,
-            "latency_publish_to_kafka_ms": {
-                "p50": pct(got["kafka_lat"], 0.5),
-                "p99": pct(got["kafka_lat"], 0.99),
-                "max": pct(got["kafka_lat"], 1.0),
-            },
-            "latency_parts_ms": {
-                "mqtt_p50": pct(got["mqtt_lat"], 0.5),
-                "mqtt_p99": pct(got["mqtt_lat"], 0.99),
-                "bridge_p50": pct(got["bridge_lat"], 0.5),
-                "bridge_p99": pct(got["bridge_lat"], 0.99),
-            },
-            "latency_kpi_in_influx_after_grace_s": kpis.latencies(
-                self.args.grace_s * 1000, self.load.shift_ms
-            ),
-            "grace_s": self.args.grace_s,
-            "mqtt_alone": base["mqtt"],
-            "kafka_alone": base["kafka"],
-            "ratio_to_mqtt": ratio(base["mqtt"], "readings_per_s_equiv"),
-            "ratio_to_kafka": ratio(base["kafka"], "msgs_per_s"),
-            "processors_stats": proc_stats,
-            "loadavg_start": [round(x, 2) for x in load_avg_start],
-            "loadavg_end": [round(x, 2) for x in load_avg_end],
-            "run_dir": str(self.run_dir),
-        }
-
-
-def _last_stats(pipe: Any, name: str) -> str | None:
-    service = pipe.services.get(name)
-    if service is None or service.log_file is None or not service.log_file.exists():
-        return None
-    lines = [
-        x
-        for x in service.log_file.read_text(errors="replace").splitlines()
-        if "process.stats agent=machines" in x
-    ]
-    return lines[-1].split("process.stats ", 1)[-1][:400] if lines else None
-
-
-def _stat(line: str | None, name: str) -> int:
-    for part in (line or "").split():
-        if part.startswith(name + "="):
-            return int(part.split("=", 1)[1])
-    return 0
+        return report(
+            self,
+            base=base,
+            mon=mon,
+            kpis=kpis,
+            got=got,
+            dead=dead,
+            k=k,
+            proc_stats=proc_stats,
+            published=published,
+            acked=acked,
+            load_avg_start=load_avg_start,
+            load_avg_end=load_avg_end,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
