@@ -41,7 +41,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 test: lint up
-	@$(call timed,test suite,$(BIN)/pytest -m "not bench" $(PYTEST_ARGS))
+	@$(call timed,test suite,$(BIN)/pytest -m "not bench" --durations=15 $(PYTEST_ARGS))
 	@echo "The servers are still running (make down stops them)."
 
 demo: up

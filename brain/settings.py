@@ -164,6 +164,17 @@ class Settings:
             kwargs["ssl_cafile"] = self.kafka_ca_file
         return kwargs
 
+    def librdkafka_config(self) -> dict[str, Any]:
+        """The same for confluent-kafka (librdkafka: the bridge's producer), in its key names."""
+        names = {
+            "security_protocol": "security.protocol",
+            "sasl_mechanism": "sasl.mechanism",
+            "sasl_plain_username": "sasl.username",
+            "sasl_plain_password": "sasl.password",
+            "ssl_cafile": "ssl.ca.location",
+        }
+        return {names[k]: v for k, v in self.kafka_kwargs().items()}
+
     def aiokafka_kwargs(self) -> dict[str, Any]:
         """The same for aiokafka (faust's client), which takes an SSL context instead of a CA file."""
         kwargs = self.kafka_kwargs()

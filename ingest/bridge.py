@@ -14,8 +14,9 @@ records, and the broker keeps the rest. QoS 0 messages (not covered by Receive M
 dropped when the inbound queue is full, and counted.
 
 Threads: paho's network thread only enqueues messages and connection events; one worker thread
-(`Bridge.run`) parses, sends, collects Kafka results (the producer's callbacks enqueue them)
-and acks. Parsing is `ingest.parse.parse_message` (pure).
+(`Bridge.run`) parses, sends, collects Kafka results (the producer's callbacks, served by its
+`poll()` in this thread, enqueue them) and acks. Parsing is `ingest.parse.parse_message` (pure);
+the producer is librdkafka's (`ingest/kafka_producer.py`).
 """
 
 from __future__ import annotations
@@ -65,7 +66,6 @@ class BridgeOptions:
     deadletter_topic: str = TOPIC_DEADLETTER
     max_qos0_queue: int = 10_000
     kafka_linger_ms: int = 5
-    kafka_max_block_ms: int = 500  # a send() that cannot get metadata gives up quickly and is retried
     kafka_backoff_max_s: float = 10.0
 
 
@@ -92,7 +92,7 @@ class _Record:
 
 
 class Bridge:
-    """MQTT (paho 2, MQTT 5) -> Kafka (kafka-python). Build, then `run(stop)` in a thread."""
+    """MQTT (paho 2, MQTT 5) -> Kafka (confluent-kafka). Build, then `run(stop)` in a thread."""
 
     def __init__(
         self,
@@ -201,19 +201,10 @@ class Bridge:
     # ---- Kafka side ------------------------------------------------------------------------------
 
     def _make_producer(self) -> Any:
-        from kafka import KafkaProducer
+        from ingest.kafka_producer import RdKafkaProducer
 
         o = self.options
-        return KafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap.split(","),
-            client_id=f"{o.client_id}-producer",
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=o.kafka_linger_ms,
-            max_block_ms=o.kafka_max_block_ms,
-            max_in_flight_requests_per_connection=5,
-            **self.settings.kafka_kwargs(),
-        )
+        return RdKafkaProducer(self.settings, f"{o.client_id}-producer", linger_ms=o.kafka_linger_ms)
 
     def _kafka_failed(self, exc: BaseException, *, fatal: bool = False) -> None:
         self.counters.kafka_errors += 1
@@ -397,6 +388,8 @@ class Bridge:
             pass
         self._ensure_producer()
         self._send_unsent()
+        if self._producer is not None and hasattr(self._producer, "poll"):
+            self._producer.poll()  # librdkafka: delivery reports are served here (kafka_producer.py)
         self._collect_results()
         self._ack_ready()
         self.counters.inflight = len(self._pending)

@@ -52,6 +52,14 @@ def test_kafka_sasl_ssl() -> None:
     }
     assert "ssl_context" in s.aiokafka_kwargs()
     assert "broker_credentials" in s.faust_kwargs()
+    assert s.librdkafka_config() == {  # the bridge's producer (confluent-kafka)
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "brain",
+        "sasl.password": "pw",
+    }
+    with_ca = Settings.from_env({"BRAIN_KAFKA_SECURITY_PROTOCOL": "SSL", "BRAIN_KAFKA_CA_FILE": "/ca.pem"})
+    assert with_ca.librdkafka_config() == {"security.protocol": "SSL", "ssl.ca.location": "/ca.pem"}
 
 
 @pytest.mark.parametrize(
