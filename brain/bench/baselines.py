@@ -2,9 +2,9 @@
 
 - Mosquitto: one paho publisher (QoS 1, the simulator's in-flight window) -> one paho subscriber
   (QoS 1) in a child process, on a topic outside `brain/v1/` (the bridge never sees it).
-- Kafka: one kafka-python producer with the bridge's settings (acks=all, idempotent, linger 5 ms,
-  one `send` per record) -> one kafka-python consumer in a child process, on a fresh topic with
-  the partition count of brain.readings.
+- Kafka: the bridge's producer (librdkafka, acks=all, idempotent, linger 5 ms, one `send` per
+  record) -> one kafka-python consumer in a child process, on a fresh topic with the partition
+  count of brain.readings.
 
 Throughput = messages received / (last receive - first send), both clocks `time.time()`.
 The child (`python -m brain.bench.baselines mqtt|kafka ...`) prints `ready`, counts what arrives,
@@ -82,18 +82,14 @@ def mqtt_limit(settings: Settings, topic: str, payloads: Sequence[bytes], second
 def kafka_limit(
     settings: Settings, topic: str, records: Sequence[tuple[bytes, bytes]], seconds: float
 ) -> dict[str, Any]:
-    """Produce `records` (key, value) round-robin for `seconds` like the bridge does; a child consumes."""
-    from kafka import KafkaProducer
+    """Produce `records` (key, value) round-robin for `seconds` with the bridge's producer; a child
+    consumes."""
+    from kafka.errors import KafkaTimeoutError
+
+    from ingest.kafka_producer import RdKafkaProducer
 
     proc = _child(["kafka", settings.kafka_bootstrap, topic])
-    producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap.split(","),
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        max_in_flight_requests_per_connection=5,
-        **settings.kafka_kwargs(),
-    )
+    producer = RdKafkaProducer(settings, "brain-bench-kafka-alone")
     sent, n = 0, len(records)
     first = time.time()
     end = time.monotonic() + seconds
@@ -101,8 +97,13 @@ def kafka_limit(
         while time.monotonic() < end:
             for _ in range(200):
                 key, value = records[sent % n]
-                producer.send(topic, value=value, key=key)
+                try:
+                    producer.send(topic, value=value, key=key)
+                except KafkaTimeoutError:  # its queue is full: let Kafka catch up
+                    producer.flush(1.0)
+                    continue
                 sent += 1
+            producer.poll()
         producer.flush(60)
     finally:
         producer.close(10)
