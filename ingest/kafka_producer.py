@@ -20,6 +20,8 @@ import logging
 import time
 from typing import Any
 
+from kafka.errors import KafkaTimeoutError  # what the bridge already handles as "Kafka is away"
+
 from brain import logs
 from brain.settings import Settings
 
@@ -101,8 +103,6 @@ class RdKafkaProducer:
             logs.event(log, "bridge.kafka_client_error", logging.WARNING, error=str(error)[:300])
 
     def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> _Delivery:
-        from kafka.errors import KafkaTimeoutError
-
         delivery = _Delivery()
         try:
             self._producer.produce(topic, value=value, key=key, on_delivery=delivery)

@@ -78,3 +78,21 @@ def test_close_without_waiting_reports_every_record(stack: Settings) -> None:
     producer.close(0)  # not delivered yet: purged and reported as failed (the bridge resends those)
     assert sorted(outcome) == list(range(2000))
     assert all(v == "ok" or isinstance(v, KafkaDeliveryError) for v in outcome.values())
+
+
+def test_a_full_local_queue_means_kafka_is_away_not_a_broken_producer(stack: Settings) -> None:
+    """The bridge backs off on KafkaTimeoutError and rebuilds the producer on anything else."""
+    from types import SimpleNamespace
+
+    from kafka.errors import KafkaTimeoutError
+
+    producer = RdKafkaProducer(stack, "test-rdk-full")
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise BufferError("Local: Queue full")
+
+    real, producer._producer = producer._producer, SimpleNamespace(produce=full)
+    with pytest.raises(KafkaTimeoutError, match="queue full"):
+        producer.send("any", value=b"v", key=b"k")
+    producer._producer = real
+    producer.close(1)
