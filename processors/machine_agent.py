@@ -31,7 +31,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from brain import logs
 from brain.plant import Machine, Plant
-from processors.gaps import ReadRange, fill_gap
+from processors.gaps import ReadRange, TailWatch, fill_gap, highwater
 from processors.kpi import TOO_LATE, Context
 from processors.machine_state import DUP, MachineStream
 from processors.messages import dumps, loads, machine_record, partial_message, record_key, watermark_message
@@ -177,6 +177,7 @@ class MachineWorker:
         self.index: dict[int, set[str]] = {}  # partition -> machine keys (for the idle timeout)
         self.read_offset: dict[int, int | None] = {}  # partition -> last input offset handled
         self.read_range = read_range
+        self.tail = TailWatch(read_range, "machines")
         self.stats: Counter[str] = Counter()
         self.timing: Counter[str] = Counter()  # seconds in handle(): compute, send+wait, state+wait
         self._unknown: set[str] = set()
@@ -189,6 +190,7 @@ class MachineWorker:
         self.index.clear()
         self._indexed.clear()
         self.read_offset.clear()
+        self.tail.reset()
 
     def _load(self, key: str, partition: int) -> MachineStream:
         ms = self.cache.get(key)
@@ -250,6 +252,12 @@ class MachineWorker:
                         self._reading(partition, m.offset, m.value, now, changed, send)
                 self._reading(partition, offset, ev.value, now, changed, send)
                 last = self.read_offset[partition] = offset
+            if ticked:  # events lost at the partition's end (no later event shows the jump)
+                topic = self.opts.input_topic
+                high = highwater(self.app.consumer, topic, partition)
+                for m in await self.tail.check(topic, partition, last, high, self.stats):
+                    self._reading(partition, m.offset, m.value, now, changed, send)
+                    last = self.read_offset[partition] = m.offset
             stepped = set(changed)
             if ticked and await self._caught_up(partition):
                 for key in self._index_partition(partition):

@@ -22,7 +22,7 @@ from typing import Any
 
 from brain import logs
 from brain.plant import Plant
-from processors.gaps import ReadRange, fill_gap
+from processors.gaps import ReadRange, TailWatch, fill_gap, highwater
 from processors.kpi import Context
 from processors.machine_agent import Sender, stage_table
 from processors.messages import dumps, loads, record_key
@@ -45,6 +45,7 @@ class RollupWorker:
     ) -> None:
         self.app, self.opts, self.table = app, opts, table
         self.read_range = read_range
+        self.tail = TailWatch(read_range, "rollup")
         self.topics: dict[str, str] = {k: t.get_topic_name() for k, t in topics.items()}
         ctx = Context.from_plant(plant)
         self.sites = {s.id: SiteRollup(s, ctx, opts.grace_ms, opts.rollup_wait_ms) for s in plant.sites}
@@ -64,6 +65,7 @@ class RollupWorker:
         self.marker.clear()
         self.open.clear()
         self._indexed.clear()
+        self.tail.reset()
 
     def _get(self, key: str) -> Any:
         raw = self.table.get(key.encode())
@@ -115,24 +117,33 @@ class RollupWorker:
             last = self.marker[partition]
             changed: set[str] = set()
             sites: set[str] = set()
+            ticked = False
+            values: list[bytes | None] = []
             for ev in evs:
                 if ev.message.topic == self.opts.ticks:
+                    ticked = True
                     continue
                 offset = ev.message.offset
                 if offset <= last:
                     self.stats["duplicates"] += 1
                     continue
-                values = [ev.value]
                 if last >= 0 and offset > last + 1:  # partials Faust never handed over (gaps.py)
                     missed = await fill_gap(self.read_range, self.opts.partials, partition, last + 1,
                                             offset, self.stats, "rollup")  # fmt: skip
-                    values[:0] = [m.value for m in missed]
+                    values.extend(m.value for m in missed)
+                values.append(ev.value)
                 last = offset
-                for value in values:
-                    key = self._apply(loads(value), sites)
-                    if key is not None:
-                        changed.add(key)
-                        open_keys.add(key)
+            if ticked:  # partials lost at the partition's end
+                high = highwater(self.app.consumer, self.opts.partials, partition)
+                for m in await self.tail.check(self.opts.partials, partition, last if last >= 0 else None,
+                                               high, self.stats):  # fmt: skip
+                    values.append(m.value)
+                    last = m.offset
+            for value in values:
+                key = self._apply(loads(value), sites)
+                if key is not None:
+                    changed.add(key)
+                    open_keys.add(key)
             dropped = self._emit(open_keys, now, send, changed, sites)
             writes.append((evs[-1], partition, last, changed, dropped, sites))
         await send.flush()
