@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
@@ -99,25 +98,6 @@ async def fill_gap(
                topic=topic, partition=partition, expected=expected, got=got, refetched=len(found),
                unrecoverable=lost)  # fmt: skip
     return found
-
-
-class GapWatch:
-    """Last handled offset per topic partition, in memory, for a consumer without a durable
-    offset marker (the alert engine): `await watch.missed(topic, partition, offset)` gives the
-    records Faust skipped before this one, read again. A re-delivery (offset at or below the last
-    one, after a rebalance) starts the count over and is handled as before."""
-
-    def __init__(self, read: ReadRange, agent: str) -> None:
-        self.read, self.agent = read, agent
-        self.last: dict[tuple[str, int], int] = {}
-        self.stats: Counter[str] = Counter()
-
-    async def missed(self, topic: str, partition: int, offset: int) -> list[Fetched]:
-        last = self.last.get((topic, partition))
-        self.last[(topic, partition)] = offset
-        if last is None or offset <= last + 1:
-            return []
-        return await fill_gap(self.read, topic, partition, last + 1, offset, self.stats, self.agent)
 
 
 def highwater(consumer: Any, topic: str, partition: int) -> int | None:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from brain.plant import Plant
 from brain.settings import Settings
 from processors.alerts.engine import AlertEngine
 from processors.alerts.events import AlertEvent
-from processors.gaps import GapWatch, RangeReader
+from processors.gaps import RangeReader, ReadRange, fill_gap
 from processors.worker import die
 
 log = logging.getLogger("brain.alerts")
@@ -61,12 +63,58 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class AlertWorker:
-    """The glue between Faust and the engine: decode, evaluate, send. No Faust import here."""
+def marker_key(topic: str, partition: int) -> str:
+    """The table key of an input partition's marker (alert ids never start with '@')."""
+    return f"@in/{topic}/{partition}"
 
-    def __init__(self, engine: AlertEngine, table: Any, out: Any, kinds: dict[str, str]) -> None:
+
+class AlertWorker:
+    """The glue between Faust and the engine: decode, evaluate, send. No Faust import here.
+
+    Each input record is applied once. Next to the alert states the table keeps, per input topic
+    partition, the last offset applied (`@in/{topic}/{partition}`: `{"off": N}`), written after
+    the states of the batch: the changelog has one partition, so the marker is never ahead of the
+    states it covers, and after a crash both come back together. A record at or below the marker
+    is a re-delivery — a rebalance re-reads from the last commit (Kafka frozen for 30 s meant
+    30 s of KPI records again) — and is skipped: evaluated again, an old breach would fire an
+    episode that had resolved since. A record past the marker's next offset means Faust skipped
+    some (processors/gaps.py): they are read again and applied first."""
+
+    def __init__(
+        self, engine: AlertEngine, table: Any, out: Any, kinds: dict[str, str], read_range: ReadRange
+    ) -> None:
         self.engine, self.table, self.out, self.kinds = engine, table, out, kinds
-        self.counts = {"in": 0, "bad": 0, "out": 0}
+        self.read_range = read_range
+        # in, bad, out, redelivered, offset_gaps, refetched, unrecoverable
+        self.counts: Counter[str] = Counter()
+
+    async def handle_batch(self, records: Iterable[tuple[str, int, int, bytes | None]]) -> None:
+        """Apply input records `(topic, partition, offset, value)` in order, each once."""
+        marks: dict[tuple[str, int], int] = {}
+        skipped: Counter[tuple[str, int]] = Counter()
+        for topic, partition, offset, value in records:
+            tp = (topic, partition)
+            last = marks[tp] if tp in marks else self._marker(topic, partition)
+            if last is not None and offset <= last:
+                skipped[tp] += 1
+                continue
+            if last is not None and offset > last + 1:
+                read, counts = self.read_range, self.counts
+                for m in await fill_gap(read, topic, partition, last + 1, offset, counts, "alerts"):
+                    await self.handle(topic, m.value)
+            await self.handle(topic, value)
+            marks[tp] = offset
+        for (topic, partition), offset in marks.items():  # last: after the states they cover
+            self.table[marker_key(topic, partition)] = {"off": offset}
+        for (topic, partition), n in skipped.items():
+            self.counts["redelivered"] += n
+            logs.event(log, "alerts.redelivered", topic=topic, partition=partition, skipped=n,
+                       marker=self._marker(topic, partition))  # fmt: skip
+
+    def _marker(self, topic: str, partition: int) -> int | None:
+        """The last offset applied (None: nothing yet, e.g. a new app id starting at the end)."""
+        raw = self.table.get(marker_key(topic, partition))
+        return raw.get("off") if isinstance(raw, dict) else None
 
     async def handle(self, topic: str, value: bytes | None) -> None:
         self.counts["in"] += 1
@@ -118,10 +166,10 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
     out = app.topic(opts.output_topic, **raw)
     # key and value types None: both JSON (str keys, dict values) in the changelog
     table = app.Table("alert-state", partitions=1, use_partitioner=True)
-    worker = AlertWorker(AlertEngine.from_plant(plant), table, out, kinds)
+    read_range = RangeReader(settings.kafka_bootstrap, settings.aiokafka_kwargs())
+    worker = AlertWorker(AlertEngine.from_plant(plant), table, out, kinds, read_range)
     changelog = table.changelog_topic.get_topic_name()
     tracked: list[bool] = []
-    gaps = GapWatch(RangeReader(settings.kafka_bootstrap, settings.aiokafka_kwargs()), "alerts")
 
     async def track_changelog() -> None:
         """Make the producer track the changelog topic before the first table write.
@@ -147,11 +195,9 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
         await track_changelog()
         async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
             try:
-                for event in events:
-                    m = event.message
-                    for skipped in await gaps.missed(m.topic, m.partition, m.offset):  # gaps.py
-                        await worker.handle(m.topic, skipped.value)
-                    await worker.handle(m.topic, event.value)
+                await worker.handle_batch(
+                    (e.message.topic, e.message.partition, e.message.offset, e.value) for e in events
+                )
             except Exception as exc:
                 die("alerts", exc)
 

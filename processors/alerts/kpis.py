@@ -42,15 +42,32 @@ class _KpiRecordRule(Rule):
 
     def observe(self, ctx: dict[str, Any], inp: Input, now: int) -> Observation | None:
         d = inp.data or {}
-        values = self.record_value(d)
         start, end = d.get("start"), d.get("end")
-        if values is None or not isinstance(start, int) or not isinstance(end, int):
+        if not isinstance(start, int) or not isinstance(end, int) or _stale_final(ctx, d, end):
+            return None
+        values = self.record_value(d)
+        if values is None:
             return None
         shown, compared = values
         limits = self.limits()
         level = compare(compared, **limits)
         threshold = limits["above"] if limits["above"] is not None else limits["below"]
         return Observation(level, end, shown, threshold, since=start if level == "breach" else None)
+
+
+def _stale_final(ctx: dict[str, Any], d: dict[str, Any], end: int) -> bool:
+    """A final record of a window older than the newest final one seen for this alert: old news
+    (a processor re-sent it after a restart, or it came late). Evaluating it would treat a
+    breach long over as current and fire an episode that already resolved — again. Kept in the
+    rule's context as `final_end`. A final record of the newest window is evaluated again (a
+    late reading corrected it); provisional records (`records: any`) are not checked."""
+    if d.get("final") is not True:
+        return False
+    seen = ctx.get("final_end")
+    if isinstance(seen, int) and end < seen:
+        return True
+    ctx["final_end"] = end
+    return False
 
 
 @register

@@ -175,6 +175,27 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple], list[tuple[str, float]]]] = 
         [kpi(0.1, 0, window="1h", minutes=60), kpi(0.1, 0, scope="machine"), kpi(None, 0)],
         [],
     ),
+    "kpi: an older final record, sent again after the episode resolved, fires nothing": (
+        # seen in the fault suite: records of resolved episodes came again and fired them again
+        {"id": "oee", "type": "kpi", "field": "oee", "below": 0.65, "clear": 0.7},
+        [kpi(0.6, 0), kpi(0.8, 15), kpi(0.6, 0), kpi(0.8, 15), kpi(0.5, 30)],
+        [("firing", 15 * 60), ("resolved", 30 * 60), ("firing", 45 * 60)],
+    ),
+    "kpi: the newest window's final record again (a late reading corrected it) is evaluated": (
+        {"id": "oee", "type": "kpi", "field": "oee", "below": 0.65, "clear": 0.7},
+        [kpi(0.8, 0), kpi(0.8, 15), kpi(0.6, 15)],
+        [("firing", 30 * 60)],
+    ),
+    "kpi: records any: a provisional record after a newer window is still evaluated": (
+        {"id": "oee", "type": "kpi", "field": "oee", "below": 0.65, "records": "any"},
+        [kpi(0.8, 15), kpi(0.5, 0, final=False)],
+        [("firing", 30 * 60)],
+    ),
+    "sec_deviation: an older final record after a newer one is ignored": (
+        {"id": "sec", "type": "sec_deviation", "baseline": 2.0, "percent": 10, "window": "15m"},
+        [kpi(2.0, 15, field="sec_kwh_per_unit"), kpi(2.5, 0, field="sec_kwh_per_unit")],
+        [],
+    ),
     "kpi: machine level above": (
         {"id": "mttr", "type": "kpi", "field": "mttr_s", "above": 600, "level": "machine", "window": "1h"},
         [kpi(900, 0, scope="machine", field="mttr_s", window="1h", minutes=60)],

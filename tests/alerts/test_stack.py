@@ -330,3 +330,79 @@ def test_worker_killed_while_firing_does_not_fire_again(
         assert events[1]["started"] == events[0]["started"]
     finally:
         worker.stop()
+
+
+PLANT_KPI = """
+sites:
+  - id: {site}
+    lines:
+      - id: l1
+        machines:
+          - {{id: m1}}
+alerts:
+  - {{id: avail, type: kpi, field: availability, window: 1m, level: machine, below: 0.6, clear: 0.9}}
+"""
+
+
+def rewind(settings: Settings, group: str, topic: str, timeout_s: float = 60) -> None:
+    """Set the consumer group's committed offset of `topic` partition 0 back to 0 (the group must
+    be empty: retried while the stopped worker is still leaving it)."""
+    from kafka import TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    tp = TopicPartition(topic, 0)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group,
+                                 enable_auto_commit=False)  # fmt: skip
+        try:
+            consumer.assign([tp])
+            consumer.commit({tp: OffsetAndMetadata(0, "", -1)})
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+        finally:
+            consumer.close(autocommit=False)
+
+
+def test_kpi_records_read_again_do_not_fire_a_resolved_alert_again(
+    stack: Settings, site_id: str, tmp_path: Path
+) -> None:
+    """The fault suite's Kafka freeze: the group rebalanced and re-read 30 s of KPI records, and
+    an episode that had resolved fired again. Here the re-read is forced: the worker is stopped,
+    its group's offset set back to 0, and it is started again."""
+    topics = fresh_topics(stack, "readings", "kpis", "dead", "alerts")
+    config = tmp_path / "plant.yaml"
+    config.write_text(PLANT_KPI.format(site=site_id))
+    app_id = f"t-alerts-{site_id}"
+    worker = AlertsWorker(stack, config, topics, app_id, tmp_path)
+    t0 = 1_767_225_600_000
+
+    def record(availability: float, minute: int) -> dict:
+        return {"scope": "machine", "site": site_id, "line": "l1", "machine": "m1", "window": "1m",
+                "final": True, "start": t0 + minute * 60_000, "end": t0 + (minute + 1) * 60_000,
+                "availability": availability}  # fmt: skip
+
+    key = f"{site_id}/l1/m1"
+    worker.start()
+    try:
+        produce(stack, topics["kpis"], record(0.3, 0), record(1.0, 1), key=key)
+        events = consume(stack, topics["alerts"], 2, 90)
+        assert [e["state"] for e in events] == ["firing", "resolved"], worker.log.read_text()[-3000:]
+        time.sleep(4)  # the changelog and the offsets are written (commit interval 1 s)
+        worker.stop()
+        rewind(stack, app_id, topics["kpis"])
+        worker.start()
+        produce(stack, topics["kpis"], record(1.0, 2), key=key)
+        deadline = time.monotonic() + 90
+        while "alerts.redelivered" not in worker.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        log_text = worker.log.read_text()
+        assert "alerts.redelivered" in log_text and "skipped=2" in log_text, log_text[-3000:]
+        time.sleep(2)
+        states = [e["state"] for e in consume(stack, topics["alerts"], 3, 5)]
+        assert states == ["firing", "resolved"], f"fired again: {states}\n{log_text[-3000:]}"
+    finally:
+        worker.stop()

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
-from processors.gaps import Fetched, GapWatch
+from processors.gaps import Fetched
 from processors.machine_agent import MachineWorker
 from processors.messages import loads
 from processors.options import ProcessorOptions
@@ -203,23 +203,6 @@ def test_rollup_reads_skipped_partials_again() -> None:
     _run(worker, partials, [o for o in range(len(partials)) if o not in finals], "parts")
     assert log.reads == [("parts", 0, o, o + 1) for o in finals]
     assert _same(_state(table), _state(whole_table))
-
-
-def test_the_alert_engine_watch_reads_a_skipped_range_and_starts_over_on_redelivery() -> None:
-    values = [b"%d" % o for o in range(20)]
-    log = _Log(values)
-    watch = GapWatch(log.read, "alerts")
-
-    async def feed(offsets: list[int]) -> list[int]:
-        seen = []
-        for o in offsets:
-            seen += [int(f.value) for f in await watch.missed("brain.kpis", 1, o)] + [o]
-        return seen
-
-    assert asyncio.run(feed([0, 1, 2, 6, 7])) == [0, 1, 2, 3, 4, 5, 6, 7]
-    assert asyncio.run(feed([3, 4, 5, 9])) == [3, 4, 5, 6, 7, 8, 9]  # a rebalance re-delivered from 3
-    assert log.reads == [("brain.kpis", 1, 3, 6), ("brain.kpis", 1, 6, 9)]
-    assert watch.stats["offset_gaps"] == 2
 
 
 def _tick(worker: MachineWorker, k: int) -> None:
