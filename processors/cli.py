@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -176,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_many(args: argparse.Namespace) -> int:
+    """`--workers N`: N worker processes of this command, restarted when one exits (supervise.py)."""
+    from processors.supervise import Supervisor
+
     argv = [a for a in sys.argv[1:]]
     if "--workers" in argv:
         i = argv.index("--workers")
@@ -183,15 +185,4 @@ def _run_many(args: argparse.Namespace) -> int:
     argv = [a for a in argv if not a.startswith("--workers=")]
     if argv and argv[0] != "process":
         argv.insert(0, "process")
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "brain.cli", *argv, "--workers", "1"])
-        for _ in range(args.workers)
-    ]
-    try:
-        return max(p.wait() for p in procs)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            p.wait()
+    return Supervisor([sys.executable, "-m", "brain.cli", *argv, "--workers", "1"], args.workers).run()

@@ -7,6 +7,7 @@ trailing heartbeat per machine moves them past the end of the last hour plus gra
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import threading
@@ -220,3 +221,57 @@ def test_a_failing_handler_stops_the_worker_instead_of_running_on_without_its_ba
     log_text = run.log_text()
     assert code == 70, log_text[-3000:]
     assert re.search(r"event=process\.handler_failed .*agent=machines .*a bug in the handler", log_text)
+
+
+def _pids(run: kafka_io.Run, event: str) -> list[int]:
+    return [int(p) for p in re.findall(rf"event=process\.{event} .*?\bpid=(\d+)", run.log_text())]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_workers_n_restarts_a_worker_that_dies_and_loses_nothing(stack: Settings, tmp_path: Path) -> None:
+    """`--workers 2`: a worker killed with SIGKILL is started again by the parent (`worker_exit`,
+    then a third `worker_start`), every final record still equals `brain kpi`, and SIGTERM to the
+    parent stops every worker."""
+    run = kafka_io.Run(stack, tmp_path)
+    readings = data.readings()
+    expected = _expected(readings)
+    want = _final_keys(expected)
+    half = len(readings) // 2
+    run.produce(readings[:half])
+    extra = ("--workers", "2", "--session-timeout-s", "6", "--idle-timeout-s", "600")
+    parent = run.worker(run.write_plant(PLANT), *extra, name="sup")
+    tail = kafka_io.Tail(stack, run.kpis)
+    try:
+        deadline = time.monotonic() + 60
+        while _log_count(run, "readings") == 0 and time.monotonic() < deadline:
+            assert parent.poll() is None, run.log_text()[-3000:]
+            time.sleep(0.2)
+        started = _pids(run, "worker_start")
+        assert len(started) == 2, run.log_text()[-3000:]
+        os.kill(started[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while len(_pids(run, "worker_start")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log_text = run.log_text()
+        exited = rf"event=process\.worker_exit slot=0 pid={started[0]} code=-9 "
+        assert re.search(exited, log_text), log_text[-3000:]
+        assert len(_pids(run, "worker_start")) == 3, log_text[-3000:]
+        run.produce(readings[half:])
+        got = _wait_finals(tail, want, [parent], run, timeout_s=90)
+        parent.terminate()
+        assert parent.wait(60) == 0
+        assert not [p for p in _pids(run, "worker_start") if _alive(p)], "a worker outlived its parent"
+    finally:
+        kafka_io.stop(parent)
+        tail.close()
+    for window in ("1m", "1h"):
+        assert_same(
+            {k: r for k, r in got.items() if k in want}, expected[window], window, data.final_horizon()
+        )
