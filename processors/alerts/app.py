@@ -21,22 +21,17 @@ overwrites, the notifier deduplicates per id/state/started/notification).
 from __future__ import annotations
 
 import logging
-import time
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from brain import logs
 from brain import settings as _s
 from brain.plant import Plant
 from brain.settings import Settings
 from processors.alerts.engine import AlertEngine
-from processors.alerts.events import AlertEvent
-from processors.gaps import RangeReader, ReadRange, fill_gap
+from processors.alerts.worker import AlertWorker
+from processors.gaps import RangeReader, highwater
 from processors.worker import die
 
 log = logging.getLogger("brain.alerts")
@@ -57,88 +52,6 @@ class AlertOptions:
     batch_within_s: float = 0.2
     session_timeout_s: float = 10.0  # a killed worker's partitions are taken over this fast
     offset_reset: str = "latest"  # a new app id starts at the end of the inputs (not replaying history)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def marker_key(topic: str, partition: int) -> str:
-    """The table key of an input partition's marker (alert ids never start with '@')."""
-    return f"@in/{topic}/{partition}"
-
-
-class AlertWorker:
-    """The glue between Faust and the engine: decode, evaluate, send. No Faust import here.
-
-    Each input record is applied once. Next to the alert states the table keeps, per input topic
-    partition, the last offset applied (`@in/{topic}/{partition}`: `{"off": N}`), written after
-    the states of the batch: the changelog has one partition, so the marker is never ahead of the
-    states it covers, and after a crash both come back together. A record at or below the marker
-    is a re-delivery — a rebalance re-reads from the last commit (Kafka frozen for 30 s meant
-    30 s of KPI records again) — and is skipped: evaluated again, an old breach would fire an
-    episode that had resolved since. A record past the marker's next offset means Faust skipped
-    some (processors/gaps.py): they are read again and applied first."""
-
-    def __init__(
-        self, engine: AlertEngine, table: Any, out: Any, kinds: dict[str, str], read_range: ReadRange
-    ) -> None:
-        self.engine, self.table, self.out, self.kinds = engine, table, out, kinds
-        self.read_range = read_range
-        # in, bad, out, redelivered, offset_gaps, refetched, unrecoverable
-        self.counts: Counter[str] = Counter()
-
-    async def handle_batch(self, records: Iterable[tuple[str, int, int, bytes | None]]) -> None:
-        """Apply input records `(topic, partition, offset, value)` in order, each once."""
-        marks: dict[tuple[str, int], int] = {}
-        skipped: Counter[tuple[str, int]] = Counter()
-        for topic, partition, offset, value in records:
-            tp = (topic, partition)
-            last = marks[tp] if tp in marks else self._marker(topic, partition)
-            if last is not None and offset <= last:
-                skipped[tp] += 1
-                continue
-            if last is not None and offset > last + 1:
-                read, counts = self.read_range, self.counts
-                for m in await fill_gap(read, topic, partition, last + 1, offset, counts, "alerts"):
-                    await self.handle(topic, m.value)
-            await self.handle(topic, value)
-            marks[tp] = offset
-        for (topic, partition), offset in marks.items():  # last: after the states they cover
-            self.table[marker_key(topic, partition)] = {"off": offset}
-        for (topic, partition), n in skipped.items():
-            self.counts["redelivered"] += n
-            logs.event(log, "alerts.redelivered", topic=topic, partition=partition, skipped=n,
-                       marker=self._marker(topic, partition))  # fmt: skip
-
-    def _marker(self, topic: str, partition: int) -> int | None:
-        """The last offset applied (None: nothing yet, e.g. a new app id starting at the end)."""
-        raw = self.table.get(marker_key(topic, partition))
-        return raw.get("off") if isinstance(raw, dict) else None
-
-    async def handle(self, topic: str, value: bytes | None) -> None:
-        self.counts["in"] += 1
-        try:
-            data = orjson.loads(value or b"null")
-        except orjson.JSONDecodeError:
-            self.counts["bad"] += 1
-            return
-        if not isinstance(data, dict):
-            self.counts["bad"] += 1
-            return
-        await self.send(self.engine.process(self.kinds[topic], data, self.table, now_ms()))
-
-    async def tick(self) -> None:
-        await self.send(self.engine.tick(self.table, now_ms()))
-
-    async def send(self, events: list[AlertEvent]) -> None:
-        for event in events:
-            await self.out.send(key=event.id.encode(), value=orjson.dumps(event.to_dict()))
-            self.counts["out"] += 1
-            logs.event(
-                log, "alerts.event", id=event.id, state=event.state, severity=event.severity,
-                value=event.value, notification=event.notification,
-            )  # fmt: skip
 
 
 def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
@@ -208,6 +121,10 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
             return
         await track_changelog()
         await worker.tick()
+        try:
+            await worker.read_tails(lambda topic, partition: highwater(app.consumer, topic, partition))
+        except Exception as exc:
+            die("alerts", exc)
 
     app.brain_worker = worker  # for tests
     return app
