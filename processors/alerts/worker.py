@@ -26,6 +26,7 @@ def now_ms() -> int:
 
 
 MARKER = "@in/"
+GAP_CHUNK = 10_000  # records read again per request when Faust skipped some
 
 
 def marker_key(topic: str, partition: int) -> str:
@@ -36,15 +37,18 @@ def marker_key(topic: str, partition: int) -> str:
 class AlertWorker:
     """The glue between Faust and the engine: decode, evaluate, send. No Faust import here.
 
-    Each input record is applied once. Next to the alert states the table keeps, per input topic
-    partition, the last offset applied (`@in/{topic}/{partition}`: `{"off": N}`), written after
-    the states of the batch: the changelog has one partition, so the marker is never ahead of the
-    states it covers, and after a crash both come back together. A record at or below the marker
-    is a re-delivery — a rebalance re-reads from the last commit (Kafka frozen for 30 s meant
-    30 s of KPI records again) — and is skipped: evaluated again, an old breach would fire an
-    episode that had resolved since. A record past the marker's next offset means Faust skipped
-    some (processors/gaps.py): they are read again and applied first; records lost at a
-    partition's end are read on the timer's ticks (`read_tails`)."""
+    Each input record is applied once (but for a batch cut short by a crash: at least once).
+    Next to the alert states the table keeps, per input topic partition, the last offset applied
+    (`@in/{topic}/{partition}`: `{"off": N}`), written after the states of the batch: the
+    changelog has one partition, so the marker is never ahead of the states it covers, and after
+    a crash both come back together. A record at or below the marker is a re-delivery — a
+    rebalance re-reads from the last commit (Kafka frozen for 30 s meant 30 s of KPI records
+    again) — and is skipped: evaluated again, an old breach would fire an episode that had
+    resolved since. A record past the marker's next offset means Faust skipped some
+    (processors/gaps.py): they are read again, `GAP_CHUNK` at a time, and applied first; records
+    lost at a partition's end are read on the timer's ticks (`read_tails`). One lock orders the
+    agent's batches, the tail reads and the ticks: a tick never sees half a re-read range, and
+    one alert's events go out in the order they were decided."""
 
     def __init__(
         self, engine: AlertEngine, table: Any, out: Any, kinds: dict[str, str], read_range: ReadRange
@@ -52,7 +56,7 @@ class AlertWorker:
         self.engine, self.table, self.out, self.kinds = engine, table, out, kinds
         self.read_range = read_range
         self.tail = TailWatch(read_range, "alerts")
-        self._lock = asyncio.Lock()  # the agent and the timer's tail read never apply at once
+        self._lock = asyncio.Lock()
         # in, bad, out, redelivered, offset_gaps, refetched, unrecoverable
         self.counts: Counter[str] = Counter()
 
@@ -72,10 +76,13 @@ class AlertWorker:
             partition = int(part)
             last = self._marker(topic, partition)
             found = await self.tail.check(topic, partition, last, high(topic, partition), self.counts)
-            if found:
-                await self.handle_batch((topic, partition, r.offset, r.value) for r in found)
+            if found:  # holes in it (retention) are counted by the check: not read again
+                async with self._lock:
+                    await self._apply(((topic, partition, r.offset, r.value) for r in found), refill=False)
 
-    async def _apply(self, records: Iterable[tuple[str, int, int, bytes | None]]) -> None:
+    async def _apply(
+        self, records: Iterable[tuple[str, int, int, bytes | None]], refill: bool = True
+    ) -> None:
         marks: dict[tuple[str, int], int] = {}
         skipped: Counter[tuple[str, int]] = Counter()
         for topic, partition, offset, value in records:
@@ -84,10 +91,8 @@ class AlertWorker:
             if last is not None and offset <= last:
                 skipped[tp] += 1
                 continue
-            if last is not None and offset > last + 1:
-                read, counts = self.read_range, self.counts
-                for m in await fill_gap(read, topic, partition, last + 1, offset, counts, "alerts"):
-                    await self.handle(topic, m.value)
+            if refill and last is not None and offset > last + 1:
+                await self._refill(topic, partition, last + 1, offset)
             await self.handle(topic, value)
             marks[tp] = offset
         for (topic, partition), offset in marks.items():  # last: after the states they cover
@@ -96,6 +101,14 @@ class AlertWorker:
             self.counts["redelivered"] += n
             logs.event(log, "alerts.redelivered", topic=topic, partition=partition, skipped=n,
                        marker=self._marker(topic, partition))  # fmt: skip
+
+    async def _refill(self, topic: str, partition: int, start: int, end: int) -> None:
+        """Apply the records [start, end) read again, at most `GAP_CHUNK` in memory at a time."""
+        while start < end:
+            stop = min(end, start + GAP_CHUNK)
+            for m in await fill_gap(self.read_range, topic, partition, start, stop, self.counts, "alerts"):
+                await self.handle(topic, m.value)
+            start = stop
 
     def _marker(self, topic: str, partition: int) -> int | None:
         """The last offset applied (None: nothing yet, e.g. a new app id starting at the end)."""
@@ -115,7 +128,8 @@ class AlertWorker:
         await self.send(self.engine.process(self.kinds[topic], data, self.table, now_ms()))
 
     async def tick(self) -> None:
-        await self.send(self.engine.tick(self.table, now_ms()))
+        async with self._lock:
+            await self.send(self.engine.tick(self.table, now_ms()))
 
     async def send(self, events: list[AlertEvent]) -> None:
         for event in events:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -367,6 +368,11 @@ def rewind(settings: Settings, group: str, topic: str, timeout_s: float = 60) ->
             consumer.close(autocommit=False)
 
 
+def skipped(log_text: str) -> int:
+    """Records the worker skipped as re-deliveries (Faust may hand them over in several batches)."""
+    return sum(int(n) for n in re.findall(r"event=alerts\.redelivered .*?\bskipped=(\d+)", log_text))
+
+
 def test_kpi_records_read_again_do_not_fire_a_resolved_alert_again(
     stack: Settings, site_id: str, tmp_path: Path
 ) -> None:
@@ -397,10 +403,11 @@ def test_kpi_records_read_again_do_not_fire_a_resolved_alert_again(
         worker.start()
         produce(stack, topics["kpis"], record(1.0, 2), key=key)
         deadline = time.monotonic() + 90
-        while "alerts.redelivered" not in worker.log.read_text() and time.monotonic() < deadline:
+        while skipped(worker.log.read_text()) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
         log_text = worker.log.read_text()
-        assert "alerts.redelivered" in log_text and "skipped=2" in log_text, log_text[-3000:]
+        # the marker at work (the kpi rule's stale-final guard alone would also keep it quiet)
+        assert skipped(log_text) >= 2, log_text[-3000:]
         time.sleep(2)
         states = [e["state"] for e in consume(stack, topics["alerts"], 3, 5)]
         assert states == ["firing", "resolved"], f"fired again: {states}\n{log_text[-3000:]}"

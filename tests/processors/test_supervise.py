@@ -4,14 +4,19 @@ restarted, every final record still equal to `brain kpi`)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 from itertools import count
+from pathlib import Path
 
 import pytest
 
 from processors.supervise import Supervisor, restart_delay
 
 _pids = count(1000)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Proc:
@@ -73,3 +78,58 @@ def test_a_config_error_stops_every_worker_and_is_the_exit_code() -> None:
     first = procs[0]
     assert sup.run() == 2
     assert first.terminated and not procs
+
+
+def test_a_config_error_after_a_restart_is_backed_off_not_fatal() -> None:
+    """The config file edited with a typo while the workers run: the healthy ones keep running."""
+    plan = [_Proc(None), _Proc(70, 0.02), _Proc(2, 0.02), _Proc(None)]
+    started: list[_Proc] = []
+
+    def popen(argv: list[str]) -> _Proc:
+        started.append(plan[len(started)])
+        if len(started) == 4:
+            sup.request_stop()
+        return started[-1]
+
+    sup = Supervisor(["worker"], 2, min_uptime_s=10.0, max_delay_s=0.05, popen=popen, poll_s=0.01)
+    assert sup.run() == 0
+    assert len(started) == 4 and started[0].terminated
+
+
+SUPERVISOR = """
+import sys, time
+from processors.supervise import Supervisor, start_worker
+
+def popen(argv):
+    proc = start_worker(argv)
+    print(proc.pid, flush=True)
+    return proc
+
+Supervisor([sys.executable, "-c", "import time; time.sleep(120)"], 1, popen=popen).run()
+"""
+
+
+def test_workers_die_with_a_killed_supervisor() -> None:
+    sup = subprocess.Popen([sys.executable, "-c", SUPERVISOR], stdout=subprocess.PIPE, cwd=ROOT, text=True)
+    try:
+        assert sup.stdout is not None
+        child = int(sup.stdout.readline())
+        assert _alive(child)
+        sup.send_signal(signal.SIGKILL)
+        sup.wait(10)
+        deadline = time.monotonic() + 10
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child), "the worker outlived its killed supervisor"
+    finally:
+        if sup.poll() is None:
+            sup.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie — exited, not yet reaped — counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
