@@ -40,6 +40,15 @@ def setup(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("kafka", "aiokafka", "urllib3", "faust", "mode"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Faust follows its `wait_empty` warning (a rebalance stuck on events in flight) with the
+    # agents' tracebacks at INFO: the one INFO line of it that is worth having.
+    faust_consumer = logging.getLogger("faust.transport.drivers.aiokafka")
+    faust_consumer.setLevel(max(logging.INFO, root.level))
+    faust_consumer.addFilter(_warnings_and_agent_tracebacks)
+
+
+def _warnings_and_agent_tracebacks(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or "Agent tracebacks" in str(record.msg)
 
 
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: object) -> None:

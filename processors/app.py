@@ -3,9 +3,10 @@
     app = build_app(plant, settings, opts, partitions=6)
 
 Topics: readings (input) and a wall-clock tick topic feed the `machines` agent; machine partials
-(keyed by site) and the ticks feed the `rollup` agent; both write KPI records to the output
-topic. Readings, ticks and partials have the same partition count, so Faust assigns partition p
-of all three (and of both tables' changelogs) to the same worker. The agents are loops over
+(keyed by site) and a tick topic of its own feed the `rollup` agent (no topic has two agents:
+see `ProcessorOptions.rollup_ticks`); both write KPI records to the output topic. Readings,
+ticks and partials have the same partition count, so Faust assigns partition p of all of them
+(and of both tables' changelogs) to the same worker. The agents are loops over
 batches; the work is in machine_agent.py / rollup.py and the pure cores they call.
 """
 
@@ -21,7 +22,7 @@ from processors.gaps import RangeReader
 from processors.machine_agent import MachineWorker
 from processors.options import ProcessorOptions
 from processors.rollup import RollupWorker
-from processors.worker import die
+from processors.worker import SLOW_BATCH_S, die, slow_batch_watch
 
 log = logging.getLogger("brain.process")
 
@@ -56,8 +57,9 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
     )
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     readings = app.topic(opts.input_topic, opts.ticks, **raw)
-    partials_in = app.topic(opts.partials, opts.ticks, **raw)
-    ticks = app.topic(opts.ticks, partitions=partitions, **raw)
+    partials_in = app.topic(opts.partials, opts.rollup_ticks, **raw)
+    # one tick topic per agent: no message has two consumers (options.rollup_ticks says why)
+    ticks = {name: app.topic(name, partitions=partitions, **raw) for name in (opts.ticks, opts.rollup_ticks)}
     topics = {
         "out": app.topic(opts.output_topic, **raw),
         "late": app.topic(opts.late_topic, **raw),
@@ -75,7 +77,8 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
     async def machines(stream: Any) -> None:
         async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
             try:
-                await machine_worker.handle(events)
+                with slow_batch_watch("machines", SLOW_BATCH_S):
+                    await machine_worker.handle(events)
             except Exception as exc:
                 die("machines", exc)
 
@@ -83,7 +86,8 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
     async def rollup(stream: Any) -> None:
         async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
             try:
-                await rollup_worker.handle(events)
+                with slow_batch_watch("rollup", SLOW_BATCH_S):
+                    await rollup_worker.handle(events)
             except Exception as exc:
                 die("rollup", exc)
 
@@ -91,8 +95,8 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
     async def tick() -> None:  # one tick per partition this worker owns: idle timeouts, throttled output
         try:
             for tp in sorted(app.consumer.assignment()):
-                if tp.topic == opts.ticks:
-                    await ticks.send(value=b"tick", partition=tp.partition)
+                if tp.topic in ticks:
+                    await ticks[tp.topic].send(value=b"tick", partition=tp.partition)
         except Exception as exc:  # Kafka unavailable: the next tick tries again (ticks are best effort)
             logs.event(log, "process.tick_failed", logging.WARNING, error=repr(exc)[:200])
 

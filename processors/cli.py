@@ -108,7 +108,7 @@ def options(args: argparse.Namespace) -> ProcessorOptions:
 def prepare_topics(
     bootstrap: str, opts: ProcessorOptions, client_kwargs: dict[str, Any] | None = None
 ) -> int:
-    """Partition count of the input topic; creates the output, late, partials and tick topics
+    """Partition count of the input topic; creates the output, late, partials and two tick topics
     when missing (never changes existing ones). Raises ValueError when they cannot work together."""
     from kafka import KafkaConsumer
 
@@ -121,11 +121,12 @@ def prepare_topics(
         n = len(consumer.partitions_for_topic(opts.input_topic) or ())
         if opts.input_topic not in topics or n == 0:
             raise ValueError(f"input topic {opts.input_topic!r} does not exist")
-        wanted = {opts.output_topic: n, opts.late_topic: n, opts.partials: n, opts.ticks: n}
+        internal = (opts.partials, opts.ticks, opts.rollup_ticks)
+        wanted = {opts.output_topic: n, opts.late_topic: n, **dict.fromkeys(internal, n)}
         missing = {name: parts for name, parts in wanted.items() if name not in topics}
         if missing:
             ensure_topics(bootstrap, missing, client)
-        for name in (opts.partials, opts.ticks):
+        for name in internal:
             have = len(consumer.partitions_for_topic(name) or ()) if name not in missing else n
             if have != n:
                 raise ValueError(

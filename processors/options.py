@@ -49,7 +49,16 @@ class ProcessorOptions:
 
     @property
     def ticks(self) -> str:
+        """The machines agent's ticks."""
         return self.tick_topic or f"{self.app_id}-ticks"
+
+    @property
+    def rollup_ticks(self) -> str:
+        """The rollup agent's ticks: a topic of its own. A message two agents consume can hang a
+        rebalance for good in Faust 0.15 — the second stream drops an event of the previous
+        generation without acking it, and the consumer's `wait_empty` waits for that ack
+        forever (docs/RELIABILITY.md, "Faults")."""
+        return f"{self.ticks}-rollup"
 
     @property
     def partials(self) -> str:

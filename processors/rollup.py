@@ -120,7 +120,7 @@ class RollupWorker:
             ticked = False
             values: list[bytes | None] = []
             for ev in evs:
-                if ev.message.topic == self.opts.ticks:
+                if ev.message.topic == self.opts.rollup_ticks:
                     ticked = True
                     continue
                 offset = ev.message.offset

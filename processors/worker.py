@@ -3,9 +3,12 @@ start Faust (our logging stays in charge; the exit code comes back as an int).""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from brain import logs
@@ -13,6 +16,7 @@ from brain import logs
 log = logging.getLogger("brain.process")
 
 EXIT_HANDLER_FAILED = 70  # EX_SOFTWARE
+SLOW_BATCH_S = 45.0  # a batch may wait out a 30 s broker freeze plus a send timeout; longer is news
 
 
 def die(agent: str, exc: BaseException) -> NoReturn:
@@ -37,3 +41,55 @@ def run_worker(app: Any, log_level: str) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def await_chain(task: asyncio.Task) -> list[str]:
+    """Where a suspended task waits: `file:line function` of each coroutine on its await chain,
+    down into awaited tasks (Task.get_stack shows only the outermost frame)."""
+    out: list[str] = []
+    obj: Any = task.get_coro()
+    seen = 0
+    while obj is not None and seen < 64:
+        seen += 1
+        frame = (
+            getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None) or getattr(obj, "ag_frame", None)
+        )
+        if frame is not None:
+            out.append(
+                f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}"
+            )
+        nxt = (
+            getattr(obj, "cr_await", None)
+            or getattr(obj, "gi_yieldfrom", None)
+            or getattr(obj, "ag_await", None)
+        )
+        if nxt is None and isinstance(obj, asyncio.Task):
+            nxt = obj.get_coro()
+        elif nxt is None and isinstance(obj, asyncio.Future):
+            out.append(f"future {obj!r}"[:200])
+        obj = nxt
+    return out
+
+
+@contextmanager
+def slow_batch_watch(agent: str, after_s: float) -> Iterator[None]:
+    """Log `process.batch_slow` (with where the handler waits) when one batch takes longer than
+    `after_s`, and again every `after_s` while it lasts: a handler stuck on an await must show
+    where — Faust's own report of a stuck rebalance (`wait_empty`) names only the events."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    started = loop.time()
+    handle: asyncio.TimerHandle | None = None
+
+    def report() -> None:
+        nonlocal handle
+        where = " <- ".join(reversed(await_chain(task))) if task is not None else ""
+        logs.event(log, "process.batch_slow", logging.WARNING, agent=agent,
+                   seconds=round(loop.time() - started, 1), waiting_in=where[:2000])  # fmt: skip
+        handle = loop.call_later(after_s, report)
+
+    handle = loop.call_later(after_s, report)
+    try:
+        yield
+    finally:
+        handle.cancel()

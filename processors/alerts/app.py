@@ -32,7 +32,7 @@ from brain.settings import Settings
 from processors.alerts.engine import AlertEngine
 from processors.alerts.worker import AlertWorker
 from processors.gaps import RangeReader, highwater
-from processors.worker import die
+from processors.worker import SLOW_BATCH_S, die, slow_batch_watch
 
 log = logging.getLogger("brain.alerts")
 
@@ -108,9 +108,10 @@ def build_app(plant: Plant, settings: Settings, opts: AlertOptions) -> Any:
         await track_changelog()
         async for events in stream.take_events(opts.batch_max, opts.batch_within_s):
             try:
-                await worker.handle_batch(
-                    (e.message.topic, e.message.partition, e.message.offset, e.value) for e in events
-                )
+                with slow_batch_watch("alerts", SLOW_BATCH_S):
+                    await worker.handle_batch(
+                        (e.message.topic, e.message.partition, e.message.offset, e.value) for e in events
+                    )
             except Exception as exc:
                 die("alerts", exc)
 
