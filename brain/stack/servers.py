@@ -38,6 +38,17 @@ _DATABASES = {  # name -> (retention policy name, duration): raw is short, KPIs 
 }
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: a random UUID in URL-safe base64, 22 characters — never starting with
+    '-', which `kafka-storage format -t` would take for an option ("expected one argument"; 1 id
+    in 64 did, and a stack failed to start now and then). Kafka's own `Uuid.randomUuid` redraws
+    such ids for the same reason."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def read_versions() -> dict[str, str]:
     """The pinned server versions, shared with the Makefile and the install scripts."""
     out = {}
@@ -306,8 +317,8 @@ class Kafka(Server):
         )
         if not (self.data_dir / "meta.properties").exists():
             cluster_file = self.dir / "cluster.id"
-            if not cluster_file.exists():
-                cluster_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())
+            if not cluster_file.exists() or cluster_file.read_text().startswith("-"):
+                cluster_file.write_text(new_cluster_id())
             cmd = self._java(
                 "kafka.tools.StorageTool",
                 "format",
