@@ -64,6 +64,14 @@ def _latest_final(records: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[s
     return out
 
 
+def _assert_equal_to_brain_kpi(got: dict, want: set, expected: dict[str, list[dict[str, Any]]]) -> None:
+    """Every expected final record (1m and 1h windows) equals `brain kpi`'s."""
+    for window in ("1m", "1h"):
+        assert_same(
+            {k: r for k, r in got.items() if k in want}, expected[window], window, data.final_horizon()
+        )
+
+
 def _wait_finals(
     tail: kafka_io.Tail, want: set, procs: list, run: kafka_io.Run, timeout_s: float = 45
 ) -> dict:
@@ -96,10 +104,7 @@ def test_stream_final_records_equal_brain_kpi(stack: Settings, tmp_path: Path) -
     finally:
         kafka_io.stop(worker)
         tail.close()
-    for window in ("1m", "1h"):
-        assert_same(
-            {k: r for k, r in got.items() if k in want}, expected[window], window, data.final_horizon()
-        )
+    _assert_equal_to_brain_kpi(got, want, expected)
     scopes = {k[0] for k in want}
     assert scopes == {"machine", "line", "site"}
     assert not [
@@ -152,10 +157,7 @@ def test_restart_after_sigkill_loses_nothing_and_counts_nothing_twice(
         if a.poll() is None:
             a.kill()
         tail.close()
-    for window in ("1m", "1h"):
-        assert_same(
-            {k: r for k, r in got.items() if k in want}, expected[window], window, data.final_horizon()
-        )
+    _assert_equal_to_brain_kpi(got, want, expected)
 
 
 def _produce_slowly(run: kafka_io.Run, readings: list[dict[str, Any]]) -> None:
@@ -271,7 +273,4 @@ def test_workers_n_restarts_a_worker_that_dies_and_loses_nothing(stack: Settings
     finally:
         kafka_io.stop(parent)
         tail.close()
-    for window in ("1m", "1h"):
-        assert_same(
-            {k: r for k, r in got.items() if k in want}, expected[window], window, data.final_horizon()
-        )
+    _assert_equal_to_brain_kpi(got, want, expected)
