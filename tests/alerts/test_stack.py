@@ -265,8 +265,12 @@ sites:
         machines:
           - {{id: m1}}
 alerts:
-  - {{id: hot, type: threshold, metric: temp_c, above: 80, clear: 70}}
+  - {rule}
 """
+HOT = "{id: hot, type: threshold, metric: temp_c, above: 80, clear: 70}"
+AVAILABILITY_LOW = (
+    "{id: avail, type: kpi, field: availability, window: 1m, level: machine, below: 0.6, clear: 0.9}"
+)
 
 
 class AlertsWorker:
@@ -305,7 +309,7 @@ def test_worker_killed_while_firing_does_not_fire_again(
 ) -> None:
     topics = fresh_topics(stack, "readings", "kpis", "dead", "alerts")
     config = tmp_path / "plant.yaml"
-    config.write_text(PLANT.format(site=site_id))
+    config.write_text(PLANT.format(site=site_id, rule=HOT))
     worker = AlertsWorker(stack, config, topics, f"t-alerts-{site_id}", tmp_path)
 
     def temp(value: float) -> dict:
@@ -331,18 +335,6 @@ def test_worker_killed_while_firing_does_not_fire_again(
         assert events[1]["started"] == events[0]["started"]
     finally:
         worker.stop()
-
-
-PLANT_KPI = """
-sites:
-  - id: {site}
-    lines:
-      - id: l1
-        machines:
-          - {{id: m1}}
-alerts:
-  - {{id: avail, type: kpi, field: availability, window: 1m, level: machine, below: 0.6, clear: 0.9}}
-"""
 
 
 def rewind(settings: Settings, group: str, topic: str, timeout_s: float = 60) -> None:
@@ -381,7 +373,7 @@ def test_kpi_records_read_again_do_not_fire_a_resolved_alert_again(
     its group's offset set back to 0, and it is started again."""
     topics = fresh_topics(stack, "readings", "kpis", "dead", "alerts")
     config = tmp_path / "plant.yaml"
-    config.write_text(PLANT_KPI.format(site=site_id))
+    config.write_text(PLANT.format(site=site_id, rule=AVAILABILITY_LOW))
     app_id = f"t-alerts-{site_id}"
     worker = AlertsWorker(stack, config, topics, app_id, tmp_path)
     t0 = 1_767_225_600_000
