@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from brain.stack.servers import ensure_topics
-from tests.alerts.test_stack import PLANT, ROOT, consume, produce
+from tests.alerts.test_stack import HOT, PLANT, ROOT, consume, produce
 from tests.private_stack import PrivateStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -33,7 +33,7 @@ def start_and_fire(stack: PrivateStack, tmp_path: Path, module: str) -> tuple[fl
     site = f"t{uuid.uuid4().hex[:10]}"
     run = tmp_path / site
     run.mkdir()
-    (run / "plant.yaml").write_text(PLANT.format(site=site))
+    (run / "plant.yaml").write_text(PLANT.format(site=site, rule=HOT))
     topics = {n: f"test.fresh.{n}.{site}" for n in ("readings", "kpis", "dead", "alerts")}
     bootstrap = stack.settings.kafka_bootstrap
     ensure_topics(bootstrap, dict.fromkeys(topics.values(), 1))
