@@ -7,11 +7,18 @@ second each, state changes now and then) into a fresh 6-partition topic, then, p
 a worker with a fresh app id (so it reads from the beginning) and measures, from its stats lines,
 the readings per second between its first and its last batch (start-up and rebalance excluded).
 Prints one line per repeat and the median.
+
+`--handler-only` also runs, alternating with the worker, the worker's own batch handler
+(`MachineWorker.handle`: decode, fold, windows, records, partials and states sent to Kafka and
+awaited) fed by aiokafka `getmany` batches instead of Faust's event path: what the machines agent
+costs without Faust's per-event work. Not a worker: no group, no rollup, no ticks; shims stand in
+for the Faust app (its aiokafka producer) and the table (a dict; states still go to a topic).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import re
@@ -141,12 +148,93 @@ def run_worker(settings: Settings, config: Path, topic: str, n: int, tmp: Path, 
     return {"rate": rate, "readings": last[1], "seconds": last[0] - first[0], "log": str(log)}
 
 
+class _Named:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def get_topic_name(self) -> str:
+        return self.name
+
+
+class _Table:
+    """The slice of a Faust table `MachineWorker` uses: a dict and a changelog topic name."""
+
+    def __init__(self, changelog: str) -> None:
+        self.data: dict[bytes, bytes] = {}
+        self.changelog_topic = _Named(changelog)
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def items(self) -> Any:
+        return self.data.items()
+
+
+class _Event:
+    __slots__ = ("__weakref__", "message", "value")
+
+    def __init__(self, record: Any) -> None:
+        self.message, self.value = record, record.value
+
+
+async def _handler_only(settings: Settings, config: Path, topic: str, n: int, batch: int) -> dict:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    from brain.plant import load_plant
+    from brain.stack.servers import ensure_topics
+    from processors.machine_agent import MachineWorker
+    from processors.options import ProcessorOptions
+
+    tag = uuid.uuid4().hex[:8]
+    out = f"{topic}.handler-{tag}"
+    ensure_topics(settings.kafka_bootstrap, {out: 6}, settings.kafka_kwargs())
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+                                max_batch_size=512 * 1024, linger_ms=2)  # fmt: skip  # as the worker's
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                max_partition_fetch_bytes=4 << 20)  # fmt: skip
+    await producer.start()
+    await consumer.start()
+    app = type("App", (), {})()
+    app.producer = type("P", (), {"_ensure_producer": staticmethod(lambda: producer)})()
+    opts = ProcessorOptions(app_id=f"bench-handler-{tag}", input_topic=topic, output_topic=out,
+                            late_topic=out, partials_topic=out)  # fmt: skip
+    topics = {"out": _Named(out), "late": _Named(out), "partials": _Named(out)}
+
+    async def no_range(*_: Any) -> list:
+        raise RuntimeError("no gaps expected: the handler reads the topic from its start")
+
+    plant_ = load_plant(str(config))
+    worker = MachineWorker(app, plant_, opts, table=_Table(out), topics=topics, read_range=no_range)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not tps:
+            await consumer._client.force_metadata_update()
+            tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        done, first = 0, 0.0
+        while done < n:
+            got = await consumer.getmany(timeout_ms=200, max_records=batch)
+            events = [_Event(r) for records in got.values() for r in records]
+            if not events:
+                continue
+            first = first or time.perf_counter()
+            await worker.handle(events)
+            done += len(events)
+        seconds = time.perf_counter() - first
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return {"rate": done / seconds, "readings": done, "seconds": seconds, "timing": dict(worker.timing)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m processors.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--readings", type=int, default=300_000)
     ap.add_argument("--machines", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--topic", default="", help="an existing preloaded topic to reuse")
+    ap.add_argument("--handler-only", action="store_true", help="also time the handler fed without Faust")
     ap.add_argument("worker_args", nargs="*", help="extra `brain process` flags (after --)")
     args = ap.parse_args(argv)
     settings = Settings.from_env()
@@ -159,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = readings(args.readings, args.machines)
         secs = preload(settings, topic, rows)
         print(f"preloaded {len(rows):,} readings into {topic} in {secs:.1f} s", flush=True)
-    rates = []
+    rates, direct = [], []
     for i in range(args.repeats):
         r = run_worker(settings, config, topic, args.readings, tmp, args.worker_args)
         rates.append(r["rate"])
@@ -167,7 +255,17 @@ def main(argv: list[str] | None = None) -> int:
             f"run {i + 1}: {r['rate']:,.0f} readings/s ({r['readings']:,} in {r['seconds']:.2f} s)"
             f" log {r['log']}"
         )
+        if args.handler_only:
+            h = asyncio.run(_handler_only(settings, config, topic, args.readings, 5_000))
+            direct.append(h["rate"])
+            timing = " ".join(f"{k}={v:.2f}" for k, v in h["timing"].items())
+            print(f"run {i + 1}, handler without Faust: {h['rate']:,.0f} readings/s "
+                  f"({h['readings']:,} in {h['seconds']:.2f} s; {timing})")  # fmt: skip
     print(f"median of {len(rates)}: {statistics.median(rates):,.0f} readings/s per worker")
+    if direct:
+        ratios = sorted(d / w for d, w in zip(direct, rates, strict=True))
+        print(f"handler without Faust, median of {len(direct)}: {statistics.median(direct):,.0f} readings/s"
+              f" ({statistics.median(ratios):.1f}x the worker, median of per-run ratios)")  # fmt: skip
     return 0
 
 
