@@ -18,6 +18,7 @@ from typing import Any
 from brain import logs
 from brain.plant import Plant
 from brain.settings import Settings
+from processors.direct import InputReader
 from processors.gaps import RangeReader
 from processors.machine_agent import MachineWorker
 from processors.options import ProcessorOptions
@@ -56,7 +57,8 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
         value_serializer="raw",
     )
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    readings = app.topic(opts.input_topic, opts.ticks, **raw)
+    direct = opts.consumer == "direct"  # the machines agent pulls its readings (processors/direct.py)
+    readings = app.topic(opts.ticks, **raw) if direct else app.topic(opts.input_topic, opts.ticks, **raw)
     partials_in = app.topic(opts.partials, opts.rollup_ticks, **raw)
     # one tick topic per agent: no message has two consumers (options.rollup_ticks says why)
     ticks = {name: app.topic(name, partitions=partitions, **raw) for name in (opts.ticks, opts.rollup_ticks)}
@@ -68,8 +70,12 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
     machines_table = app.Table("machines", partitions=partitions, key_type=bytes, value_type=bytes)
     rollup_table = app.Table("rollup", partitions=partitions, key_type=bytes, value_type=bytes)
     read_range = RangeReader(settings.kafka_bootstrap, settings.aiokafka_kwargs())
+    reader = None
+    if direct:
+        reader = InputReader(settings.kafka_bootstrap, settings.aiokafka_kwargs(), opts.input_topic,
+                             opts.input_group, opts.start_at)  # fmt: skip
     machine_worker = MachineWorker(
-        app, plant, opts, table=machines_table, topics=topics, read_range=read_range
+        app, plant, opts, table=machines_table, topics=topics, read_range=read_range, reader=reader
     )
     rollup_worker = RollupWorker(app, plant, opts, table=rollup_table, topics=topics, read_range=read_range)
 
@@ -91,24 +97,38 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
             except Exception as exc:
                 die("rollup", exc)
 
-    @app.timer(opts.tick_s)
-    async def tick() -> None:  # one tick per partition this worker owns: idle timeouts, throttled output
+    async def send_ticks(names: set[str]) -> None:
         try:
             for tp in sorted(app.consumer.assignment()):
-                if tp.topic in ticks:
+                if tp.topic in names:
                     await ticks[tp.topic].send(value=b"tick", partition=tp.partition)
         except Exception as exc:  # Kafka unavailable: the next tick tries again (ticks are best effort)
             logs.event(log, "process.tick_failed", logging.WARNING, error=repr(exc)[:200])
 
+    every_tick = set(ticks) - ({opts.ticks} if direct else set())
+
+    @app.timer(opts.tick_s)
+    async def tick() -> None:  # one tick per partition this worker owns: idle timeouts, throttled output
+        await send_ticks(every_tick)
+
+    if direct:
+
+        @app.timer(opts.pull_tick_s)
+        async def pull_tick() -> None:  # the machines agent pulls its readings on these
+            await send_ticks({opts.ticks})
+
     @app.on_partitions_assigned.connect
     async def assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
-        inputs = sorted(tp.partition for tp in assigned if tp.topic == opts.input_topic)
+        source = opts.ticks if direct else opts.input_topic  # direct: tick p pulls input p
+        inputs = sorted(tp.partition for tp in assigned if tp.topic == source)
         logs.event(log, "process.assigned", input=opts.input_topic, partitions=",".join(map(str, inputs)))
 
     @app.on_partitions_revoked.connect
     async def forget(sender: Any, revoked: Any, **kwargs: Any) -> None:
         machine_worker.reset()
         rollup_worker.reset()
+        if reader is not None:
+            reader.forget()
 
     app.brain_workers = (machine_worker, rollup_worker)  # for tests and the benchmark
     return app

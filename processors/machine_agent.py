@@ -31,6 +31,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from brain import logs
 from brain.plant import Machine, Plant
+from processors.direct import InputReader
 from processors.gaps import ReadRange, TailWatch, fill_gap, highwater
 from processors.kpi import TOO_LATE, Context
 from processors.machine_state import DUP, MachineStream
@@ -166,8 +167,10 @@ class MachineWorker:
         table: Any,
         topics: dict,
         read_range: ReadRange,
+        reader: InputReader | None = None,
     ) -> None:
         self.app, self.opts, self.table = app, opts, table
+        self.reader = reader  # `--consumer direct`: readings are pulled on ticks (processors/direct.py)
         self.topics: dict[str, str] = {k: t.get_topic_name() for k, t in topics.items()}
         self.ctx = Context.from_plant(plant)
         self.machines: dict[str, tuple[str, str, Machine]] = {
@@ -252,14 +255,22 @@ class MachineWorker:
                         self._reading(partition, m.offset, m.value, now, changed, send)
                 self._reading(partition, offset, ev.value, now, changed, send)
                 last = self.read_offset[partition] = offset
-            if ticked:  # events lost at the partition's end (no later event shows the jump)
+            at_end: bool | None = None
+            if ticked and self.reader is not None:
+                pulled, at_end = await self.reader.pull(partition, last, self.opts.pull_max)
+                for m in pulled:
+                    if last is not None and m.offset > last + 1:  # removed by retention before read
+                        self._unrecoverable(partition, last + 1, m.offset)
+                    self._reading(partition, m.offset, m.value, now, changed, send)
+                    last = self.read_offset[partition] = m.offset
+            elif ticked:  # events lost at the partition's end (no later event shows the jump)
                 topic = self.opts.input_topic
                 high = highwater(self.app.consumer, topic, partition)
                 for m in await self.tail.check(topic, partition, last, high, self.stats):
                     self._reading(partition, m.offset, m.value, now, changed, send)
                     last = self.read_offset[partition] = m.offset
             stepped = set(changed)
-            if ticked and await self._caught_up(partition):
+            if ticked and (at_end if at_end is not None else await self._caught_up(partition)):
                 for key in self._index_partition(partition):
                     if key in self.machines:
                         stepped.add(key)
@@ -283,12 +294,21 @@ class MachineWorker:
                 items.append((f"@{event.message.partition}".encode(), dumps({"off": marker})))
             stage_table(self.table, event, items, state_send)
         await state_send.flush()
+        if self.reader is not None:  # progress for lag tools (the markers above are the truth)
+            await self.reader.commit({e.message.partition: m + 1 for e, _, m in writes if m is not None})
         t3 = time.perf_counter()
         self.stats["batches"] += 1
         self.timing["compute_s"] += t1 - t0
         self.timing["send_s"] += t2 - t1
         self.timing["state_s"] += t3 - t2
         self._log_stats()
+
+    def _unrecoverable(self, partition: int, expected: int, got: int) -> None:
+        self.stats["offset_gaps"] += 1
+        self.stats["unrecoverable"] += got - expected
+        logs.event(log, "process.offset_gap", logging.ERROR, agent="machines", topic=self.opts.input_topic,
+                   partition=partition, expected=expected, got=got, refetched=0,
+                   unrecoverable=got - expected)  # fmt: skip
 
     async def _caught_up(self, partition: int) -> bool:
         """Has this worker read its input partition to the end? Only then is a machine's silence

@@ -59,6 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     a("--bridges", type=int, default=1, help="bridge processes; > 1 share the load (--shared-group)")
     a("--workers", type=int, default=1, help="processor worker processes (brain process --workers)")
+    a("--consumer", choices=("faust", "direct"), default="faust", help="brain process --consumer")
     a("--run-dir", default=".brain/bench", help="service logs go to RUN_DIR/<run id>/")
     a("--keep", action="store_true", help="keep the run's topics, consumer groups and InfluxDB series")
     a(
@@ -82,6 +83,8 @@ class Bench:
         self.site = f"bench{tag}"
         self.app_id = f"brain-bench-{tag}"
         self.prefix = self.app_id  # every topic and group of this run starts with it
+        # the group the processors' progress on brain.readings is committed to
+        self.progress_group = self.app_id if args.consumer == "faust" else f"{self.app_id}-input"
         self.kpi_topic = f"{self.prefix}.kpis"
         self.run_dir = Path(args.run_dir).resolve() / self.run_id
         machines = [(f"l{i % LINES}", f"m{i}") for i in range(args.machines)]
@@ -165,11 +168,11 @@ class Bench:
         ensure_topics(
             self.settings.kafka_bootstrap, {self.kpi_topic: self.partitions}, self.settings.kafka_kwargs()
         )
-        # `brain process` has no "start at the newest offsets" option (its consumer starts at the
-        # earliest for a new group): commit the group's offsets at the end of brain.readings first.
+        # start the processors at the end of brain.readings: commit their group's offsets there
+        # first (what `brain process --start-at latest` does, which came later)
         end = kafka.end(TOPIC_READINGS)
         kafka.admin.alter_group_offsets(
-            self.app_id, {tp: OffsetAndMetadata(o, "", -1) for tp, o in end.items()}
+            self.progress_group, {tp: OffsetAndMetadata(o, "", -1) for tp, o in end.items()}
         )
         pipe = Pipeline(self.run_dir)
         cfg = str(plant)
@@ -204,6 +207,8 @@ class Bench:
                 "5",
                 "--workers",
                 str(self.args.workers),
+                "--consumer",
+                self.args.consumer,
             ],
         )
         pipe.add(
@@ -305,7 +310,7 @@ class Bench:
             topics = [t for t in kafka.consumer.topics() if t.startswith(self.prefix)]
             if topics:
                 kafka.admin.delete_topics(topics, raise_errors=False)
-            kafka.admin.delete_groups([self.app_id, f"{self.prefix}-sink"])
+            kafka.admin.delete_groups(sorted({self.app_id, self.progress_group, f"{self.prefix}-sink"}))
         except Exception as exc:
             logs.event(log, "bench.cleanup_failed", logging.WARNING, error=repr(exc))
         try:

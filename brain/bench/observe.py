@@ -153,13 +153,13 @@ class Monitor(threading.Thread):
                 if self.bridge_done_at is not None and self.target is None:
                     self.target = kafka.end(TOPIC_READINGS)
                 if self.target is not None and self.processors_done_at is None:
-                    done = kafka.committed(self.b.app_id, TOPIC_READINGS)
+                    done = kafka.committed(self.b.progress_group, TOPIC_READINGS)
                     if all(done.get(tp, 0) >= off for tp, off in self.target.items()):
                         self.processors_done_at = now
                 if now >= self.next_print:
                     self.next_print = now + 2.0
                     end = kafka.end(TOPIC_READINGS)
-                    done = kafka.committed(self.b.app_id, TOPIC_READINGS)
+                    done = kafka.committed(self.b.progress_group, TOPIC_READINGS)
                     self.lag = sum(max(0, e - done.get(tp, e)) for tp, e in end.items())
                     self.b.progress(self)
             except Exception as exc:

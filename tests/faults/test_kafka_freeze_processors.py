@@ -95,15 +95,19 @@ def _final_after(records: list[dict[str, Any]], scope: str, since_ts: int) -> bo
     )
 
 
-def test_processors_recover_after_kafka_frozen_30s(private_stack: PrivateStack, tmp_path: Path) -> None:
+@pytest.mark.parametrize("consumer", ["faust", "direct"])
+def test_processors_recover_after_kafka_frozen_30s(
+    private_stack: PrivateStack, tmp_path: Path, consumer: str
+) -> None:
     settings = private_stack.settings
     run = kafka_io.Run(settings, tmp_path, partitions=2)
     config = run.write_plant(PLANT)
     start_ms = (int(time.time() * 1000) - 6 * 3600_000) // 3600_000 * 3600_000  # a past hour
     feed = Readings(settings.kafka_bootstrap, run.readings, start_ms)
     worker = run.worker(
-        config, "--windows", "1m", "--session-timeout-s", "6", "--idle-timeout-s", "600", name="freeze"
-    )
+        config, "--windows", "1m", "--session-timeout-s", "6", "--idle-timeout-s", "600",
+        "--consumer", consumer, name="freeze",
+    )  # fmt: skip
     tail = kafka_io.Tail(settings, run.kpis)
 
     def alive() -> None:

@@ -91,13 +91,17 @@ def _wait_finals(
     return got
 
 
-def test_stream_final_records_equal_brain_kpi(stack: Settings, tmp_path: Path) -> None:
+CONSUMERS = pytest.mark.parametrize("consumer", ["faust", "direct"])
+
+
+@CONSUMERS
+def test_stream_final_records_equal_brain_kpi(stack: Settings, tmp_path: Path, consumer: str) -> None:
     run = kafka_io.Run(stack, tmp_path)
     readings = data.readings()
     expected = _expected(readings)
     want = _final_keys(expected)
     run.produce(readings)
-    worker = run.worker(run.write_plant(PLANT))
+    worker = run.worker(run.write_plant(PLANT), "--consumer", consumer)
     tail = kafka_io.Tail(stack, run.kpis)
     try:
         got = _wait_finals(tail, want, [worker], run)
@@ -120,8 +124,9 @@ def _log_count(run: kafka_io.Run, name: str) -> int:
     return max((int(n) for n in found), default=0)
 
 
+@CONSUMERS
 def test_restart_after_sigkill_loses_nothing_and_counts_nothing_twice(
-    stack: Settings, tmp_path: Path
+    stack: Settings, tmp_path: Path, consumer: str
 ) -> None:
     run = kafka_io.Run(stack, tmp_path)
     readings = data.readings()
@@ -129,6 +134,7 @@ def test_restart_after_sigkill_loses_nothing_and_counts_nothing_twice(
     want = _final_keys(expected)
     config = run.write_plant(PLANT)
     extra = ("--session-timeout-s", "6", "--idle-timeout-s", "600", "--batch-max", "200")
+    extra += ("--consumer", consumer)
     first, rest = readings[:1200], readings[1200:]
     run.produce(first)
     a = run.worker(config, *extra, name="a")
