@@ -2,7 +2,9 @@
 
     app = build_app(plant, settings, opts, partitions=6)
 
-Topics: readings (input) and a wall-clock tick topic feed the `machines` agent; machine partials
+Topics: a wall-clock tick topic feeds the `machines` agent, which pulls the readings (input) of
+a ticked partition itself (`--consumer direct`, the default: processors/direct.py) or gets them
+as Faust events of the input topic too (`--consumer faust`); machine partials
 (keyed by site) and a tick topic of its own feed the `rollup` agent (no topic has two agents:
 see `ProcessorOptions.rollup_ticks`); both write KPI records to the output topic. Readings,
 ticks and partials have the same partition count, so Faust assigns partition p of all of them

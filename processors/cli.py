@@ -80,8 +80,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--consumer",
         choices=CONSUMERS,
         default=os.environ.get("BRAIN_PROCESS_CONSUMER", d.consumer),
-        help=f"how readings reach the machines agent: Faust's stream or pulled on its ticks with a "
-        f"plain consumer, ~10x less work per reading (docs/PROCESSORS.md); default "
+        help=f"how readings reach the machines agent: pulled on its ticks with a plain consumer "
+        f"(direct), or Faust's stream, ~10x the work per reading (docs/PROCESSORS.md); default "
         f"$BRAIN_PROCESS_CONSUMER or {d.consumer}",
     )
     a("--stats-interval-s", type=float, default=d.stats_interval_s)

@@ -46,10 +46,10 @@ class ProcessorOptions:
     send_timeout_s: float = 30.0
     stats_interval_s: float = 10.0
 
-    # "faust": readings reach the machines agent through Faust's stream; "direct": the agent
-    # pulls them on its ticks (every `pull_tick_s`, up to `pull_max` per partition) with a plain
-    # aiokafka consumer — ~10x less work per reading (processors/direct.py)
-    consumer: str = "faust"
+    # "direct": the machines agent pulls its readings on its ticks (every `pull_tick_s`, up to
+    # `pull_max` per partition) with a plain aiokafka consumer — ~10x less work per reading than
+    # "faust", where they reach it through Faust's stream (processors/direct.py)
+    consumer: str = "direct"
     pull_tick_s: float = 0.2
     pull_max: int = 20_000
 

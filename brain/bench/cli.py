@@ -41,6 +41,7 @@ from brain.bench.load import LINES, LOAD_METRICS, MINUTE, Load, plant_yaml
 from brain.bench.observe import Kafka, KpiPoller, Monitor, _last_stats, free_port, influx_query
 from brain.bench.verify import check_deadletters, check_kpis, check_readings, report
 from brain.settings import TOPIC_DEADLETTER, TOPIC_READINGS, Settings
+from processors.options import CONSUMERS, ProcessorOptions
 
 log = logging.getLogger("brain.bench")
 
@@ -59,7 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     a("--bridges", type=int, default=1, help="bridge processes; > 1 share the load (--shared-group)")
     a("--workers", type=int, default=1, help="processor worker processes (brain process --workers)")
-    a("--consumer", choices=("faust", "direct"), default="faust", help="brain process --consumer")
+    a("--consumer", choices=CONSUMERS, default=ProcessorOptions().consumer, help="brain process --consumer")
     a("--run-dir", default=".brain/bench", help="service logs go to RUN_DIR/<run id>/")
     a("--keep", action="store_true", help="keep the run's topics, consumer groups and InfluxDB series")
     a(

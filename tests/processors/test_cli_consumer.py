@@ -16,16 +16,16 @@ def _parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(["--config", "plant.yaml", *argv])
 
 
-def test_faust_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_direct_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BRAIN_PROCESS_CONSUMER", raising=False)
-    assert cli.options(_parse()).consumer == "faust"
-    assert cli.options(_parse("--consumer", "direct")).consumer == "direct"
+    assert cli.options(_parse()).consumer == "direct"
+    assert cli.options(_parse("--consumer", "faust")).consumer == "faust"
 
 
 def test_the_environment_sets_the_default_and_the_flag_wins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BRAIN_PROCESS_CONSUMER", "direct")
-    assert cli.options(_parse()).consumer == "direct"
-    assert cli.options(_parse("--consumer", "faust")).consumer == "faust"
+    monkeypatch.setenv("BRAIN_PROCESS_CONSUMER", "faust")
+    assert cli.options(_parse()).consumer == "faust"
+    assert cli.options(_parse("--consumer", "direct")).consumer == "direct"
 
 
 def test_a_bad_environment_value_is_a_clear_error(
