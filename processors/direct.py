@@ -27,6 +27,10 @@ from processors.gaps import Fetched
 
 log = logging.getLogger("brain.process")
 
+PULL_TIMEOUT_S = 30.0  # one pull, Kafka unavailable: give up (nothing skipped, the next tick retries)
+RETRY_S = 5.0  # after a failed pull, pulls return nothing this long (bounds one batch's wait)
+COMMIT_TIMEOUT_S = 5.0  # progress commit: best effort, never holds a batch long
+
 
 class InputReader:
     """Pulls ranges of one input topic's partitions for the machines agent (see module doc)."""
@@ -44,6 +48,7 @@ class InputReader:
         self.topic, self.group, self.start_at = topic, group, start_at
         self.fetch_timeout_ms = fetch_timeout_ms
         self._consumer: Any = None
+        self._failed_at = -1e9  # loop time of the last failed pull
         self._next: dict[int, int] = {}  # partition -> the offset the consumer's position is at
 
     async def _ensure(self) -> Any:
@@ -92,10 +97,17 @@ class InputReader:
     async def pull(self, partition: int, last: int | None, limit: int) -> tuple[list[Fetched], bool]:
         """Up to `limit` records of `partition` after offset `last`, and whether that reaches
         the partition's end (what the idle timeout needs to know). Kafka unavailable: nothing
-        this time (logged); the position is the caller's, so nothing is skipped."""
+        this time (logged); the position is the caller's, so nothing is skipped. After a failed
+        pull the others return nothing for RETRY_S, so one batch waits at most PULL_TIMEOUT_S
+        however many partitions it has (a long batch would hold Faust's rebalance)."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._failed_at < RETRY_S:
+            self._next.pop(partition, None)
+            return [], False
         try:
-            return await asyncio.wait_for(self._pull(partition, last, limit), 30.0)
+            return await asyncio.wait_for(self._pull(partition, last, limit), PULL_TIMEOUT_S)
         except Exception as exc:
+            self._failed_at = loop.time()
             self._next.pop(partition, None)  # seek again next time
             logs.event(log, "process.pull_failed", logging.WARNING, topic=self.topic, partition=partition,
                        error=repr(exc)[:200])  # fmt: skip
@@ -129,7 +141,8 @@ class InputReader:
         from aiokafka import TopicPartition
 
         try:
-            await self._consumer.commit({TopicPartition(self.topic, p): o for p, o in offsets.items()})
+            commit = self._consumer.commit({TopicPartition(self.topic, p): o for p, o in offsets.items()})
+            await asyncio.wait_for(commit, COMMIT_TIMEOUT_S)
         except Exception as exc:  # progress only: the `@p` markers are the truth
             logs.event(log, "process.input_commit_failed", logging.WARNING, error=repr(exc)[:200])
 

@@ -1,0 +1,177 @@
+"""InputReader (`brain process --consumer direct`) on the real Kafka: where it starts, that it
+continues from the caller's offset (not its own), bounded pulls, the progress group, and that a
+failed pull neither skips anything nor holds a batch for every partition."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from brain.settings import Settings
+from brain.stack.servers import ensure_topics
+from processors import direct
+from processors.direct import InputReader
+
+pytestmark = pytest.mark.stack
+
+
+def _topic(stack: Settings) -> str:
+    topic = f"test.direct.{uuid.uuid4().hex[:10]}"
+    ensure_topics(stack.kafka_bootstrap, {topic: 2})
+    return topic
+
+
+def _produce(stack: Settings, topic: str, values: range, partition: int = 1) -> None:
+    producer = KafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
+    for i in values:
+        producer.send(topic, value=b"v%d" % i, partition=partition)
+    producer.flush()
+    producer.close()
+
+
+def _reader(stack: Settings, topic: str, start_at: str = "earliest") -> InputReader:
+    return InputReader(stack.kafka_bootstrap, stack.aiokafka_kwargs(), topic, f"{topic}-input", start_at)
+
+
+async def _pull_all(reader: InputReader, partition: int, last: int | None, limit: int) -> list[Any]:
+    """Pull until the partition's end, continuing from the last offset handed over."""
+    got: list[Any] = []
+    for _ in range(50):
+        records, at_end = await reader.pull(partition, last, limit)
+        got += records
+        last = records[-1].offset if records else last
+        if at_end:
+            return got
+    raise AssertionError("never reached the partition's end")
+
+
+def test_a_new_app_id_starts_at_the_beginning_and_pulls_are_bounded(stack: Settings) -> None:
+    topic = _topic(stack)
+    _produce(stack, topic, range(25))
+
+    async def go() -> None:
+        reader = _reader(stack, topic)
+        try:
+            first, at_end = await reader.pull(1, None, 10)
+            assert [r.offset for r in first] == list(range(10)) and not at_end
+            rest = await _pull_all(reader, 1, first[-1].offset, 10)
+            assert [(r.offset, r.value) for r in rest] == [(i, b"v%d" % i) for i in range(10, 25)]
+            assert await _pull_all(reader, 0, None, 10) == []  # an empty partition reaches its end
+        finally:
+            await reader.stop()
+
+    asyncio.run(go())
+
+
+def test_it_continues_from_the_callers_offset_not_from_its_own(stack: Settings) -> None:
+    """The `@p` marker is the position: after a crash before the states were written, the same
+    records are pulled again from the older marker."""
+    topic = _topic(stack)
+    _produce(stack, topic, range(20))
+
+    async def go() -> None:
+        reader = _reader(stack, topic)
+        try:
+            await _pull_all(reader, 1, None, 100)  # read everything ...
+            again = await _pull_all(reader, 1, 4, 100)  # ... but the state says 4 was the last
+            assert [r.offset for r in again] == list(range(5, 20))
+        finally:
+            await reader.stop()
+
+    asyncio.run(go())
+
+
+def test_progress_commits_and_where_a_new_worker_starts(stack: Settings) -> None:
+    topic = _topic(stack)
+    _produce(stack, topic, range(10))
+
+    async def go() -> None:
+        reader = _reader(stack, topic)
+        try:
+            await _pull_all(reader, 1, None, 100)
+            await reader.commit({1: 7})  # the handler commits marker + 1
+        finally:
+            await reader.stop()
+        # no marker (a new app id, or a table lost): start at the progress group's offset
+        reader = _reader(stack, topic)
+        try:
+            assert [r.offset for r in await _pull_all(reader, 1, None, 100)] == [7, 8, 9]
+        finally:
+            await reader.stop()
+
+    asyncio.run(go())
+    consumer = KafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, group_id=f"{topic}-input")
+    try:  # what lag tools and `brain bench` read
+        assert consumer.committed(TopicPartition(topic, 1)) == 7
+    finally:
+        consumer.close()
+
+
+def test_start_at_latest_without_progress_reads_only_what_comes_after(stack: Settings) -> None:
+    topic = _topic(stack)
+    _produce(stack, topic, range(5))
+
+    async def go() -> None:
+        reader = _reader(stack, topic, start_at="latest")
+        try:
+            assert await _pull_all(reader, 1, None, 100) == []
+            await asyncio.to_thread(_produce, stack, topic, range(5, 8))
+            assert [r.offset for r in await _pull_all(reader, 1, None, 100)] == [5, 6, 7]
+        finally:
+            await reader.stop()
+
+    asyncio.run(go())
+
+
+def test_records_removed_by_retention_are_skipped_to_what_is_left(stack: Settings) -> None:
+    topic = _topic(stack)
+    _produce(stack, topic, range(30))
+    admin = KafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    try:
+        admin.delete_records({TopicPartition(topic, 1): 20})
+    finally:
+        admin.close()
+
+    async def go() -> None:
+        reader = _reader(stack, topic)
+        try:  # the handler counts the jump 15 -> 20 as unrecoverable (machine_agent)
+            assert [r.offset for r in await _pull_all(reader, 1, 14, 100)] == list(range(20, 30))
+        finally:
+            await reader.stop()
+
+    asyncio.run(go())
+
+
+def test_a_failed_pull_returns_nothing_and_spares_the_other_partitions(
+    stack: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kafka unavailable: the first pull waits (here: fails at once), the batch's other partitions
+    return nothing at once for RETRY_S, and afterwards pulls resume from the caller's offset."""
+    topic = _topic(stack)
+    _produce(stack, topic, range(6))
+    calls: list[int] = []
+
+    async def go() -> None:
+        reader = _reader(stack, topic)
+        real_pull = reader._pull
+
+        async def failing(partition: int, last: int | None, limit: int) -> Any:
+            calls.append(partition)
+            raise ConnectionError("broker frozen")
+
+        try:
+            monkeypatch.setattr(reader, "_pull", failing)
+            assert await reader.pull(1, None, 100) == ([], False)
+            assert await reader.pull(0, None, 100) == ([], False)
+            assert calls == [1]  # the second partition did not wait for Kafka again
+            monkeypatch.setattr(reader, "_pull", real_pull)
+            monkeypatch.setattr(direct, "RETRY_S", 0.0)
+            assert [r.offset for r in await _pull_all(reader, 1, 2, 100)] == [3, 4, 5]
+        finally:
+            await reader.stop()
+
+    asyncio.run(go())
