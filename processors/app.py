@@ -75,7 +75,7 @@ def build_app(plant: Plant, settings: Settings, opts: ProcessorOptions, *, parti
     reader = None
     if direct:
         reader = InputReader(settings.kafka_bootstrap, settings.aiokafka_kwargs(), opts.input_topic,
-                             opts.input_group, opts.start_at)  # fmt: skip
+                             opts.input_group, partitions, opts.start_at)  # fmt: skip
     machine_worker = MachineWorker(
         app, plant, opts, table=machines_table, topics=topics, read_range=read_range, reader=reader
     )

@@ -41,11 +41,12 @@ class InputReader:
         client_kwargs: dict[str, Any],
         topic: str,
         group: str,
+        partitions: int,
         start_at: str = "earliest",
         fetch_timeout_ms: int = 100,
     ) -> None:
         self.bootstrap, self.client_kwargs = bootstrap, client_kwargs
-        self.topic, self.group, self.start_at = topic, group, start_at
+        self.topic, self.group, self.partitions, self.start_at = topic, group, partitions, start_at
         self.fetch_timeout_ms = fetch_timeout_ms
         self._consumer: Any = None
         self._failed_at = -1e9  # loop time of the last failed pull
@@ -53,7 +54,7 @@ class InputReader:
 
     async def _ensure(self) -> Any:
         if self._consumer is None:
-            from aiokafka import AIOKafkaConsumer
+            from aiokafka import AIOKafkaConsumer, TopicPartition
 
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap,
@@ -64,20 +65,37 @@ class InputReader:
                 **self.client_kwargs,
             )
             await consumer.start()
+            # Every partition assigned once, paused until pulled: changing a manual assignment
+            # while aiokafka's group coordinator runs can crash its routine for good
+            # ("Unexpected error during coordination AssertionError()" on every later call; seen
+            # when a restarted worker took partitions 0 and 2 one after the other).
+            tps = [TopicPartition(self.topic, p) for p in range(self.partitions)]
+            consumer.assign(tps)
+            consumer.pause(*tps)
             self._consumer = consumer
+            self._next.clear()
         return self._consumer
 
+    async def _reset(self) -> None:
+        """A pull failed: start over with a new consumer next time (whatever state it was in)."""
+        consumer, self._consumer = self._consumer, None
+        self._next.clear()
+        if consumer is not None:
+            try:
+                await asyncio.wait_for(consumer.stop(), COMMIT_TIMEOUT_S)
+            except Exception as exc:  # Kafka unavailable: the old consumer is dropped anyway
+                logs.event(log, "process.reader_stop_failed", logging.WARNING, error=repr(exc)[:200])
+
     async def _place(self, partition: int, last: int | None) -> Any:
-        """Assign `partition` if needed and put the position right after `last`. None (nothing
+        """Resume `partition` if paused and put the position right after `last`. None (nothing
         handled yet): where a new app id starts — the input group's committed offset, else
         `start_at` — once; then wherever the pulls got to."""
         from aiokafka import TopicPartition
 
         consumer = await self._ensure()
         tp = TopicPartition(self.topic, partition)
-        if tp not in consumer.assignment():
-            consumer.assign([*consumer.assignment(), tp])
-            self._next.clear()  # a new assignment resets every position
+        if tp in consumer.paused():
+            consumer.resume(tp)
         want = None if last is None else last + 1
         if partition in self._next and (want is None or self._next[partition] == want):
             return tp
@@ -108,7 +126,7 @@ class InputReader:
             return await asyncio.wait_for(self._pull(partition, last, limit), PULL_TIMEOUT_S)
         except Exception as exc:
             self._failed_at = loop.time()
-            self._next.pop(partition, None)  # seek again next time
+            await self._reset()
             logs.event(log, "process.pull_failed", logging.WARNING, topic=self.topic, partition=partition,
                        error=repr(exc)[:200])  # fmt: skip
             return [], False
@@ -147,10 +165,11 @@ class InputReader:
             logs.event(log, "process.input_commit_failed", logging.WARNING, error=repr(exc)[:200])
 
     def forget(self) -> None:
-        """Partitions moved: re-place every partition before its next pull."""
+        """Partitions moved: pause them all (no fetching for partitions another worker may
+        own now) and re-place each before its next pull."""
         self._next.clear()
         if self._consumer is not None:
-            self._consumer.assign([])
+            self._consumer.pause(*self._consumer.assignment())
 
     async def stop(self) -> None:
         if self._consumer is not None:

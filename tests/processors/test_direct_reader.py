@@ -35,7 +35,7 @@ def _produce(stack: Settings, topic: str, values: range, partition: int = 1) -> 
 
 
 def _reader(stack: Settings, topic: str, start_at: str = "earliest") -> InputReader:
-    return InputReader(stack.kafka_bootstrap, stack.aiokafka_kwargs(), topic, f"{topic}-input", start_at)
+    return InputReader(stack.kafka_bootstrap, stack.aiokafka_kwargs(), topic, f"{topic}-input", 2, start_at)
 
 
 async def _pull_all(
@@ -184,6 +184,35 @@ def test_a_failed_pull_returns_nothing_and_spares_the_other_partitions(
             monkeypatch.setattr(reader, "_pull", real_pull)
             monkeypatch.setattr(direct, "RETRY_S", 0.0)
             assert [r.offset for r in await _pull_all(reader, 1, 2, 100, want=3)] == [3, 4, 5]
+        finally:
+            await reader.stop()
+
+    asyncio.run(go())
+
+
+def test_partitions_taken_one_after_another_and_handed_back_keep_working(stack: Settings) -> None:
+    """A restarted worker gets partitions one tick after another and loses them in a rebalance.
+    Changing the consumer's manual assignment meanwhile crashed aiokafka's coordinator routine
+    for good (every later pull failed: a `--workers 2` test stalled); the reader assigns every
+    partition once and pauses what it does not pull."""
+    topic = _topic(stack)
+    _produce(stack, topic, range(10), partition=0)
+    _produce(stack, topic, range(10), partition=1)
+
+    async def go() -> None:
+        reader = _reader(stack, topic)
+        try:
+            last: dict[int, int | None] = {0: None, 1: None}
+            for round_ in range(3):
+                for p in (0, 1):
+                    got = await _pull_all(reader, p, last[p], 100, want=10 if round_ == 0 else 2)
+                    assert [r.offset for r in got] == list(range(0 if round_ == 0 else 8 + 2 * round_,
+                                                               10 + 2 * round_)), (round_, p)  # fmt: skip
+                    last[p] = got[-1].offset
+                reader.forget()  # a rebalance
+                for p in (0, 1):
+                    await asyncio.to_thread(_produce, stack, topic, range(2), p)
+            assert reader._failed_at < 0, "a pull failed"
         finally:
             await reader.stop()
 
