@@ -68,6 +68,38 @@ def parse_mqtt_url(url: str, *, variable: str = "BRAIN_MQTT_URL") -> MqttEndpoin
     return MqttEndpoint(parts.hostname, port, tls, parts.username, parts.password)
 
 
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r}: expected an integer >= 1") from None
+    if value < 1:
+        raise SettingsError(f"{name}={text!r}: expected an integer >= 1")
+    return value
+
+
+def check_replication(
+    replication_factor: int,
+    min_insync_replicas: int,
+    *,
+    names: tuple[str, str] = ("BRAIN_KAFKA_REPLICATION_FACTOR", "BRAIN_KAFKA_MIN_INSYNC_REPLICAS"),
+) -> None:
+    """Both >= 1 and min ISR <= RF: a topic whose min ISR exceeds its replicas rejects every
+    `acks=all` write (NOT_ENOUGH_REPLICAS). `names` says which variables or flags to blame."""
+    rf_name, isr_name = names
+    for name, value in ((rf_name, replication_factor), (isr_name, min_insync_replicas)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise SettingsError(f"{name}={value!r}: expected an integer >= 1")
+    if min_insync_replicas > replication_factor:
+        raise SettingsError(
+            f"{isr_name}={min_insync_replicas} is more than {rf_name}={replication_factor}: "
+            "every acks=all write would fail; expected at most the replication factor"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Where the servers are. Read once with `Settings.from_env()` and pass it down."""
@@ -87,6 +119,10 @@ class Settings:
     kafka_username: str | None = None
     kafka_password: str | None = field(default=None, repr=False)
     kafka_ca_file: str | None = None
+    # Replication of the topics the platform creates: 1/1 on the dev stack's single broker,
+    # e.g. 3/2 on a cluster (a write is acknowledged once 2 of 3 replicas have it).
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 1
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -107,6 +143,8 @@ class Settings:
             kafka_username=env.get("BRAIN_KAFKA_USERNAME") or None,
             kafka_password=env.get("BRAIN_KAFKA_PASSWORD") or None,
             kafka_ca_file=env.get("BRAIN_KAFKA_CA_FILE") or None,
+            kafka_replication_factor=_positive_int(env, "BRAIN_KAFKA_REPLICATION_FACTOR", 1),
+            kafka_min_insync_replicas=_positive_int(env, "BRAIN_KAFKA_MIN_INSYNC_REPLICAS", 1),
         )
         settings.mqtt  # noqa: B018 - validate early, with the variable's name in the message
         if not settings.kafka_bootstrap.strip():
@@ -122,6 +160,7 @@ class Settings:
             raise SettingsError(
                 "BRAIN_KAFKA_SECURITY_PROTOCOL is SASL_*: set BRAIN_KAFKA_USERNAME and _PASSWORD"
             )
+        check_replication(settings.kafka_replication_factor, settings.kafka_min_insync_replicas)
         return settings
 
     @property
@@ -150,6 +189,18 @@ class Settings:
         from dataclasses import replace
 
         return replace(self, mqtt_url=url)
+
+    def with_replication(
+        self, replication_factor: int | None = None, min_insync_replicas: int | None = None
+    ) -> Settings:
+        """The same settings with a command's `--replication-factor` / `--min-insync-replicas`
+        flags (None keeps the environment's value); validated like the variables."""
+        from dataclasses import replace
+
+        rf = self.kafka_replication_factor if replication_factor is None else replication_factor
+        isr = self.kafka_min_insync_replicas if min_insync_replicas is None else min_insync_replicas
+        check_replication(rf, isr, names=("--replication-factor", "--min-insync-replicas"))
+        return replace(self, kafka_replication_factor=rf, kafka_min_insync_replicas=isr)
 
     def kafka_kwargs(self) -> dict[str, Any]:
         """Security settings for kafka-python clients (KafkaProducer, KafkaConsumer, admin)."""

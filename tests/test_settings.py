@@ -77,9 +77,46 @@ def test_kafka_sasl_ssl() -> None:
         ),
         ({"BRAIN_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"}, "set BRAIN_KAFKA_USERNAME"),
         ({"BRAIN_KAFKA_BOOTSTRAP": " "}, "BRAIN_KAFKA_BOOTSTRAP is empty"),
+        (
+            {"BRAIN_KAFKA_REPLICATION_FACTOR": "three"},
+            "BRAIN_KAFKA_REPLICATION_FACTOR='three': expected an integer >= 1",
+        ),
+        (
+            {"BRAIN_KAFKA_REPLICATION_FACTOR": "0"},
+            "BRAIN_KAFKA_REPLICATION_FACTOR='0': expected an integer >= 1",
+        ),
+        (
+            {"BRAIN_KAFKA_MIN_INSYNC_REPLICAS": "-1"},
+            "BRAIN_KAFKA_MIN_INSYNC_REPLICAS='-1': expected an integer",
+        ),
+        (
+            {"BRAIN_KAFKA_REPLICATION_FACTOR": "2", "BRAIN_KAFKA_MIN_INSYNC_REPLICAS": "3"},
+            "BRAIN_KAFKA_MIN_INSYNC_REPLICAS=3 is more than BRAIN_KAFKA_REPLICATION_FACTOR=2",
+        ),
+        ({"BRAIN_KAFKA_MIN_INSYNC_REPLICAS": "2"}, "BRAIN_KAFKA_MIN_INSYNC_REPLICAS=2 is more than"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError) as info:
         Settings.from_env(env)
     assert message in str(info.value)
+
+
+def test_replication_defaults_to_one_and_reads_the_cluster_values() -> None:
+    assert (
+        Settings.from_env({}).kafka_replication_factor,
+        Settings.from_env({}).kafka_min_insync_replicas,
+    ) == (1, 1)
+    s = Settings.from_env({"BRAIN_KAFKA_REPLICATION_FACTOR": " 3 ", "BRAIN_KAFKA_MIN_INSYNC_REPLICAS": "2"})
+    assert (s.kafka_replication_factor, s.kafka_min_insync_replicas) == (3, 2)
+
+
+def test_replication_flags_override_the_environment_and_are_validated() -> None:
+    s = Settings.from_env({"BRAIN_KAFKA_REPLICATION_FACTOR": "3", "BRAIN_KAFKA_MIN_INSYNC_REPLICAS": "2"})
+    assert s.with_replication(None, None) == s
+    one = s.with_replication(1, 1)
+    assert (one.kafka_replication_factor, one.kafka_min_insync_replicas) == (1, 1)
+    with pytest.raises(SettingsError, match="--min-insync-replicas=2 is more than --replication-factor=1"):
+        s.with_replication(1, None)
+    with pytest.raises(SettingsError, match="--replication-factor=0: expected an integer >= 1"):
+        s.with_replication(0, 1)
