@@ -83,9 +83,9 @@ def readings(n: int, machines: int, seed: int = 1) -> list[tuple[bytes, bytes]]:
 def preload(settings: Settings, topic: str, rows: list[tuple[bytes, bytes]]) -> float:
     from kafka import KafkaProducer
 
-    from brain.stack.servers import ensure_topics
+    from brain.kafka_admin import ensure_topics
 
-    ensure_topics(settings.kafka_bootstrap, {topic: 6}, settings.kafka_kwargs())
+    ensure_topics(settings, {topic: 6})
     t = time.monotonic()
     producer = KafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, linger_ms=20, batch_size=256 * 1024, compression_type=None
@@ -180,14 +180,14 @@ class _Event:
 async def _handler_only(settings: Settings, config: Path, topic: str, n: int, batch: int) -> dict:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+    from brain.kafka_admin import ensure_topics
     from brain.plant import load_plant
-    from brain.stack.servers import ensure_topics
     from processors.machine_agent import MachineWorker
     from processors.options import ProcessorOptions
 
     tag = uuid.uuid4().hex[:8]
     out = f"{topic}.handler-{tag}"
-    ensure_topics(settings.kafka_bootstrap, {out: 6}, settings.kafka_kwargs())
+    ensure_topics(settings, {out: 6})
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
                                 max_batch_size=512 * 1024, linger_ms=2)  # fmt: skip  # as the worker's
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,

@@ -18,7 +18,7 @@ from tests.private_stack import PrivateStack, start_private_stack
 @pytest.fixture(scope="session")
 def stack() -> Settings:
     """Connection settings of the running stack; FAILS (never skips) if a server is missing."""
-    from brain.stack.health import problems
+    from brain.health import problems
 
     settings = Settings.from_env()
     found = problems(settings)

@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from brain.demo.view import LiveState, render
+from brain.health import problems
 from brain.kafka_offsets import start_new_group_at_end
 from brain.pipeline import Pipeline
 from brain.settings import TOPIC_ALERTS, TOPIC_KPIS, TOPIC_READINGS, Settings
-from brain.stack.health import problems
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "suzhou-demo.yaml"
 

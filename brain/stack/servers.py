@@ -8,7 +8,6 @@ mechanics (pid files, stopping, waiting) are in `process.py`; the orchestration 
 from __future__ import annotations
 
 import base64
-import contextlib
 import getpass
 import json
 import shutil
@@ -21,21 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from brain import settings as _settings
+from brain.influx_admin import DATABASES as _DATABASES
+from brain.influx_admin import InfluxAdminError
+from brain.influx_admin import ensure_databases as _ensure_databases
+from brain.influx_admin import influxql as influxql  # re-exported for the tests
+from brain.kafka_admin import PLATFORM_TOPICS
 from brain.stack.process import StackError, port_open
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-_TOPICS = {  # name -> partitions; keys keep one machine's data in one partition
-    _settings.TOPIC_READINGS: 6,
-    _settings.TOPIC_KPIS: 6,
-    _settings.TOPIC_DEADLETTER: 3,
-    _settings.TOPIC_ALERTS: 3,
-    _settings.TOPIC_LATE: 3,
-}
-_DATABASES = {  # name -> (retention policy name, duration): raw is short, KPIs long
-    _settings.RAW_DATABASE: ("raw", "7d"),
-    _settings.KPI_DATABASE: ("kpi", "1825d"),
-}
 
 
 def new_cluster_id() -> str:
@@ -355,43 +347,38 @@ class Kafka(Server):
         )
 
     def after_ready(self) -> None:
-        ensure_topics(self.address)
+        # the stack's own replication (1/1 on one broker), whatever the environment says
+        ensure_topics(self.address, replication_factor=1, min_insync_replicas=1)
 
     def version(self) -> str:
         return self.config.versions["KAFKA_VERSION"]
 
 
 def ensure_topics(
-    bootstrap: str, topics: dict[str, int] | None = None, client_kwargs: dict[str, Any] | None = None
+    bootstrap: str,
+    topics: dict[str, int] | None = None,
+    client_kwargs: dict[str, Any] | None = None,
+    *,
+    replication_factor: int | None = None,
+    min_insync_replicas: int | None = None,
 ) -> None:
-    """Create the platform's topics, or add partitions to reach the wanted count. Idempotent.
-    `client_kwargs`: security settings for a SASL/TLS broker (`Settings.kafka_kwargs()`)."""
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewPartitions, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    """`brain.kafka_admin.ensure_topics` for callers that hold a bootstrap string and kafka-python
+    client settings (the stack itself, tests, `processors/cli.py`): the platform's topics by
+    default; RF and min ISR from the arguments, else from the environment
+    (`BRAIN_KAFKA_REPLICATION_FACTOR`, `BRAIN_KAFKA_MIN_INSYNC_REPLICAS`; 1/1 when unset)."""
+    from dataclasses import replace
 
-    wanted = topics or _TOPICS
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap,
-        client_id="brain-stack",
-        request_timeout_ms=15000,
-        **(client_kwargs or {}),
-    )
+    from kafka import KafkaAdminClient
+
+    from brain.kafka_admin import ensure_topics as ensure
+    from brain.settings import Settings
+
+    settings = replace(Settings.from_env(), kafka_bootstrap=bootstrap)
+    settings = settings.with_replication(replication_factor, min_insync_replicas)
+    options = {"client_id": "brain-stack", "request_timeout_ms": 15000, **(client_kwargs or {})}
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **options)
     try:
-        existing = {t.get("name", t.get("topic")): len(t["partitions"]) for t in admin.describe_topics()}
-        missing = [
-            NewTopic(name, partitions, 1) for name, partitions in wanted.items() if name not in existing
-        ]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(missing)
-        grow = {
-            name: NewPartitions(partitions)
-            for name, partitions in wanted.items()
-            if name in existing and existing[name] < partitions
-        }
-        if grow:
-            admin.create_partitions(grow)
+        ensure(settings, topics or PLATFORM_TOPICS, admin=admin)
     finally:
         admin.close()
 
@@ -467,31 +454,14 @@ bind-address = "{c.host}:{c.influx_rpc_port}"
         return reported if reported != "unknown" else self.config.versions["INFLUXDB_VERSION"]
 
 
-def influxql(url: str, statement: str, *, token: str = "") -> dict:
-    """Run one InfluxQL statement through the v1 /query endpoint (1.x has no v2 buckets API for us)."""
-    data = urllib.parse.urlencode({"q": statement}).encode()
-    request = urllib.request.Request(f"{url}/query", data=data, method="POST")
-    if token:
-        request.add_header("Authorization", f"Token {token}")
-    with urllib.request.urlopen(request, timeout=30) as resp:
-        body = json.load(resp)
-    for result in body.get("results", []):
-        if "error" in result:
-            raise StackError(f"InfluxDB rejected {statement!r}: {result['error']}")
-    return body
-
-
 def ensure_databases(
     url: str, *, token: str = "", databases: dict[str, tuple[str, str]] | None = None
 ) -> None:
-    """Create the raw and KPI databases with their retention policies. Idempotent."""
-    for db, (rp, duration) in (databases or _DATABASES).items():
-        existing = influxql(url, "SHOW DATABASES", token=token)
-        names = {row[0] for s in existing["results"][0].get("series", []) for row in s.get("values", [])}
-        if db not in names:
-            influxql(
-                url, f'CREATE DATABASE "{db}" WITH DURATION {duration} REPLICATION 1 NAME "{rp}"', token=token
-            )
+    """The sink's databases (brain.influx_admin), with a rejected statement as a StackError."""
+    try:
+        _ensure_databases(url, token=token, databases=databases or _DATABASES)
+    except InfluxAdminError as exc:
+        raise StackError(str(exc)) from exc
 
 
 def all_servers(config: StackConfig) -> list[Server]:

@@ -22,8 +22,7 @@ import urllib.error
 import urllib.request
 
 from brain import settings as _settings
-from brain.stack.process import StackError
-from brain.stack.servers import ensure_databases, influxql
+from brain.influx_admin import InfluxAdminError, database_names, ensure_databases, influxql
 
 _UNITS = {
     "w": 604800,
@@ -87,7 +86,7 @@ def detect_major(url: str, token: str = "") -> int:
 def init_v1(url: str, token: str, wanted: dict[str, tuple[str, str]], *, alter: bool) -> list[str]:
     """Databases with a default retention policy each; returns what was done (one line each)."""
     done = []
-    before = _databases(url, token)
+    before = database_names(url, token=token)
     ensure_databases(url, token=token, databases=wanted)
     for db, (rp, duration) in wanted.items():
         if db not in before:
@@ -126,11 +125,6 @@ def init_v1(url: str, token: str, wanted: dict[str, tuple[str, str]], *, alter: 
         else:
             done.append(f"database {db}: retention policy {rp} ({policy['duration']}) already there")
     return done
-
-
-def _databases(url: str, token: str) -> set[str]:
-    body = influxql(url, "SHOW DATABASES", token=token)
-    return {row[0] for s in body["results"][0].get("series", []) for row in s.get("values", [])}
 
 
 def init_v2(url: str, token: str, org: str, wanted: dict[str, float]) -> list[str]:
@@ -189,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
             done = init_v1(url, args.token, wanted, alter=args.alter)
         else:
             done = init_v2(url, args.token, args.org, {db: duration_s(d) for db, d in durations.items()})
-    except (OSError, ValueError, StackError) as exc:
+    except (OSError, ValueError, InfluxAdminError) as exc:
         print(f"brain influx init: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # influxdb-client's ApiException and friends, with the server's message

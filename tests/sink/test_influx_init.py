@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from brain.influx_admin import influxql
 from brain.settings import Settings
-from brain.stack.servers import influxql
 from processors.sink.influx_init import detect_major, duration_s, major_version
 
 

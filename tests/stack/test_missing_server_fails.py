@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from brain.health import problems
 from brain.settings import Settings
-from brain.stack.health import problems
 from tests.private_stack import free_ports
 
 

@@ -1,4 +1,5 @@
-"""Is the stack the settings point at reachable and set up? Used by `brain` services and the tests.
+"""Are the servers the settings point at reachable and set up? Used by `brain demo`, `brain bench`
+and the tests' `stack` fixture.
 
 Works on `brain.settings.Settings` (the URLs every component uses), not on the local stack's
 state, so it checks a user's own servers just as well as the ones `brain stack up` started.
@@ -41,20 +42,24 @@ def check_mqtt(settings: Settings) -> str | None:
 
 
 def check_kafka(settings: Settings) -> str | None:
-    from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    # A plain TCP connect first: the client would retry for half a minute before giving up.
+    from brain.kafka_admin import admin_client
+
+    # A plain TCP connect first: the client would retry for half a minute before giving up. One
+    # reachable server of the bootstrap list is enough (a cluster serves with a broker down).
+    errors = []
     for server in settings.kafka_bootstrap.split(","):
         host, _, port = server.strip().rpartition(":")
         try:
             socket.create_connection((host or "127.0.0.1", int(port)), timeout=3).close()
+            break
         except (OSError, ValueError) as exc:
-            return f"Kafka at {settings.kafka_bootstrap} is not reachable ({exc})"
+            errors.append(f"{server.strip()}: {exc}")
+    else:
+        return f"Kafka at {settings.kafka_bootstrap} is not reachable ({'; '.join(errors)})"
     try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap, client_id="brain-health", request_timeout_ms=5000
-        )
+        admin = admin_client(settings, client_id="brain-health", request_timeout_ms=5000)
     except (KafkaError, OSError) as exc:
         return f"Kafka at {settings.kafka_bootstrap} is not reachable ({type(exc).__name__}: {exc})"
     try:
@@ -63,7 +68,10 @@ def check_kafka(settings: Settings) -> str | None:
         admin.close()
     missing = [t for t in _REQUIRED_TOPICS if t not in topics]
     if missing:
-        return f"Kafka at {settings.kafka_bootstrap} lacks topics {missing} (`brain stack up` creates them)"
+        return (
+            f"Kafka at {settings.kafka_bootstrap} lacks topics {missing} "
+            "(`brain stack up` or `brain kafka init` creates them)"
+        )
     return None
 
 
