@@ -235,28 +235,3 @@ class Settings:
 
             kwargs["ssl_context"] = create_ssl_context(cafile=cafile)
         return kwargs
-
-    def faust_kwargs(self) -> dict[str, Any]:
-        """Faust app settings for SASL/TLS brokers (empty for PLAINTEXT)."""
-        protocol = self.kafka_security_protocol
-        if protocol == "PLAINTEXT":
-            return {}
-        import faust
-
-        ssl_context = self.aiokafka_kwargs().get("ssl_context")
-        if protocol.startswith("SASL"):
-            mechanism = (self.kafka_sasl_mechanism or "PLAIN").upper()
-            if mechanism == "PLAIN":
-                credentials: Any = faust.SASLCredentials(
-                    username=self.kafka_username, password=self.kafka_password, ssl_context=ssl_context
-                )
-            else:
-                credentials = faust.SASLCredentials(
-                    username=self.kafka_username,
-                    password=self.kafka_password,
-                    mechanism=mechanism,
-                    ssl_context=ssl_context,
-                )
-        else:
-            credentials = faust.SSLCredentials(ssl_context)
-        return {"broker_credentials": credentials}

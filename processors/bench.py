@@ -8,11 +8,10 @@ a worker with a fresh app id (so it reads from the beginning) and measures, from
 the readings per second between its first and its last batch (start-up and rebalance excluded).
 Prints one line per repeat and the median.
 
-`--handler-only` also runs, alternating with the worker, the worker's own batch handler
-(`MachineWorker.handle`: decode, fold, windows, records, partials and states sent to Kafka and
-awaited) fed by aiokafka `getmany` batches instead of Faust's event path: what the machines agent
-costs without Faust's per-event work. Not a worker: no group, no rollup, no ticks; shims stand in
-for the Faust app (its aiokafka producer) and the table (a dict; states still go to a topic).
+`--handler-only` also runs, alternating with the worker, the production `MachineWorker` on its
+Kafka ports stepped by a plain loop (pull, fold, windows, records, partials and states sent to
+Kafka and awaited): what the machines side costs without Faust's runtime around it. Not a
+worker: no group, no rollup; the table is a dict (states still go to a topic).
 """
 
 from __future__ import annotations
@@ -148,83 +147,44 @@ def run_worker(settings: Settings, config: Path, topic: str, n: int, tmp: Path, 
     return {"rate": rate, "readings": last[1], "seconds": last[0] - first[0], "log": str(log)}
 
 
-class _Named:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def get_topic_name(self) -> str:
-        return self.name
-
-
-class _Table:
-    """The slice of a Faust table `MachineWorker` uses: a dict and a changelog topic name."""
-
-    def __init__(self, changelog: str) -> None:
-        self.data: dict[bytes, bytes] = {}
-        self.changelog_topic = _Named(changelog)
-
-    def get(self, key: bytes) -> bytes | None:
-        return self.data.get(key)
-
-    def items(self) -> Any:
-        return self.data.items()
-
-
-class _Event:
-    __slots__ = ("__weakref__", "message", "value")
-
-    def __init__(self, record: Any) -> None:
-        self.message, self.value = record, record.value
-
-
-async def _handler_only(settings: Settings, config: Path, topic: str, n: int, batch: int) -> dict:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+async def _without_faust(settings: Settings, config: Path, topic: str, n: int) -> dict:
+    """The production `MachineWorker` on its Kafka ports, stepped by a plain loop: what the
+    machines side costs without Faust's runtime around it (states still go to a topic)."""
+    import logging
+    from collections import Counter
+    from types import SimpleNamespace
 
     from brain.kafka_admin import ensure_topics
     from brain.plant import load_plant
-    from processors.machine_agent import MachineWorker
+    from processors.machines import MachineWorker
     from processors.options import ProcessorOptions
+    from processors.runtime.faust_app import FaustStore
+    from processors.runtime.kafka import KafkaInputLog, KafkaOutbox, Producer
 
     tag = uuid.uuid4().hex[:8]
     out = f"{topic}.handler-{tag}"
     ensure_topics(settings, {out: 6})
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
-                                max_batch_size=512 * 1024, linger_ms=2)  # fmt: skip  # as the worker's
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                max_partition_fetch_bytes=4 << 20)  # fmt: skip
-    await producer.start()
-    await consumer.start()
-    app = type("App", (), {})()
-    app.producer = type("P", (), {"_ensure_producer": staticmethod(lambda: producer)})()
+    log = logging.getLogger("brain.bench")
     opts = ProcessorOptions(app_id=f"bench-handler-{tag}", input_topic=topic, output_topic=out,
-                            late_topic=out, partials_topic=out)  # fmt: skip
-    topics = {"out": _Named(out), "late": _Named(out), "partials": _Named(out)}
-
-    async def no_range(*_: Any) -> list:
-        raise RuntimeError("no gaps expected: the handler reads the topic from its start")
-
-    plant_ = load_plant(str(config))
-    worker = MachineWorker(app, plant_, opts, table=_Table(out), topics=topics, read_range=no_range)
+                            late_topic=out, partials_topic=out, stats_interval_s=1e9)  # fmt: skip
+    producer = Producer(settings, request_timeout_s=30, log=log)
+    stats: Counter[str] = Counter()
+    inputs = KafkaInputLog(settings, {topic: 6}, group=opts.input_group, log=log)
+    store = FaustStore(
+        SimpleNamespace(data={}), out, KafkaOutbox(producer, timeout_s=35, stats=stats, log=log)
+    )
+    outbox = KafkaOutbox(producer, timeout_s=35, stats=stats, log=log)
+    worker = MachineWorker(load_plant(str(config)), opts, log=inputs, store=store, outbox=outbox, stats=stats)
+    first = 0.0
     try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not tps:
-            await consumer._client.force_metadata_update()
-            tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        done, first = 0, 0.0
-        while done < n:
-            got = await consumer.getmany(timeout_ms=200, max_records=batch)
-            events = [_Event(r) for records in got.values() for r in records]
-            if not events:
-                continue
-            first = first or time.perf_counter()
-            await worker.handle(events)
-            done += len(events)
+        while stats["readings"] < n:
+            await worker.step(list(range(6)))
+            first = first or (time.perf_counter() if stats["readings"] else 0.0)
         seconds = time.perf_counter() - first
     finally:
-        await consumer.stop()
+        await inputs.stop()
         await producer.stop()
+    done = stats["readings"]
     return {"rate": done / seconds, "readings": done, "seconds": seconds, "timing": dict(worker.timing)}
 
 
@@ -234,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--machines", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--topic", default="", help="an existing preloaded topic to reuse")
-    ap.add_argument("--handler-only", action="store_true", help="also time the handler fed without Faust")
+    ap.add_argument("--handler-only", action="store_true", help="also time the worker stepped without Faust")
     ap.add_argument("worker_args", nargs="*", help="extra `brain process` flags (after --)")
     args = ap.parse_args(argv)
     settings = Settings.from_env()
@@ -256,15 +216,15 @@ def main(argv: list[str] | None = None) -> int:
             f" log {r['log']}"
         )
         if args.handler_only:
-            h = asyncio.run(_handler_only(settings, config, topic, args.readings, 5_000))
+            h = asyncio.run(_without_faust(settings, config, topic, args.readings))
             direct.append(h["rate"])
             timing = " ".join(f"{k}={v:.2f}" for k, v in h["timing"].items())
-            print(f"run {i + 1}, handler without Faust: {h['rate']:,.0f} readings/s "
+            print(f"run {i + 1}, worker without Faust: {h['rate']:,.0f} readings/s "
                   f"({h['readings']:,} in {h['seconds']:.2f} s; {timing})")  # fmt: skip
     print(f"median of {len(rates)}: {statistics.median(rates):,.0f} readings/s per worker")
     if direct:
         ratios = sorted(d / w for d, w in zip(direct, rates, strict=True))
-        print(f"handler without Faust, median of {len(direct)}: {statistics.median(direct):,.0f} readings/s"
+        print(f"worker without Faust, median of {len(direct)}: {statistics.median(direct):,.0f} readings/s"
               f" ({statistics.median(ratios):.1f}x the worker, median of per-run ratios)")  # fmt: skip
     return 0
 

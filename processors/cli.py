@@ -2,8 +2,7 @@
 
     brain process --config PLANT.yaml [--workers N] [--app-id ID] [--grace-s S] [--idle-timeout-s S]
                   [--emit-interval-ms MS] [--input-topic T] [--output-topic T] [--late-topic T]
-                  [--partials-topic T] [--data-dir DIR] [--store memory://|rocksdb://]
-                  [--consumer faust|direct]
+                  [--partials-topic T] [--data-dir DIR] [--pull-max N]
 
 Workers with the same app id share the input partitions (start more of them, or `--workers N`).
 docs/PROCESSORS.md describes what it does.
@@ -13,16 +12,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from brain import logs
 from brain.plant import PlantConfigError, load_plant
 from brain.settings import Settings, SettingsError
-from processors.options import CONSUMERS, WINDOWS, ProcessorOptions
+from processors.options import WINDOWS, ProcessorOptions
 
 log = logging.getLogger("brain.process")
 
@@ -32,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
     a("--config", required=True, help="plant YAML (see docs/CONFIG.md)")
     a("--workers", type=int, default=1, help="worker processes to run here (same app id); default 1")
-    a("--app-id", default=d.app_id, help=f"Faust app id = consumer group (default {d.app_id})")
+    a("--app-id", default=d.app_id, help=f"app id = consumer group and table names (default {d.app_id})")
     a("--grace-s", type=float, default=d.grace_ms / 1000, help="allowed lateness, seconds (default 30)")
     a(
         "--idle-timeout-s",
@@ -61,8 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="where a NEW app id starts reading the input: oldest or newest readings (default earliest)",
     )
     a("--windows", default=",".join(d.windows), help=f"comma-separated, from {','.join(WINDOWS)}")
-    a("--data-dir", type=Path, default=d.data_dir, help="Faust data dir (tables' local stores)")
-    a("--store", default=d.store, help="table store: memory:// (default) or rocksdb:// (needs rocksdict)")
+    a("--data-dir", type=Path, default=d.data_dir, help="Faust data dir")
     a(
         "--session-timeout-s",
         type=float,
@@ -75,14 +71,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=d.send_timeout_s,
         help="Kafka produce request timeout; a batch's unacked sends are retried after it (default 30)",
     )
-    a("--batch-max", type=int, default=d.batch_max, help="events per batch (default 5000)")
     a(
-        "--consumer",
-        choices=CONSUMERS,
-        default=os.environ.get("BRAIN_PROCESS_CONSUMER", d.consumer),
-        help=f"how readings reach the machines agent: pulled on its ticks with a plain consumer "
-        f"(direct), or Faust's stream, ~10x the work per reading (docs/PROCESSORS.md); default "
-        f"$BRAIN_PROCESS_CONSUMER or {d.consumer}",
+        "--pull-max",
+        type=int,
+        default=d.pull_max,
+        help=f"readings per partition per step (default {d.pull_max})",
     )
     a("--stats-interval-s", type=float, default=d.stats_interval_s)
     a("--log-level", default="INFO")
@@ -90,10 +83,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace) -> ProcessorOptions:
-    if args.consumer not in CONSUMERS:  # argparse checks given values only, not the default
-        raise ValueError(
-            f"BRAIN_PROCESS_CONSUMER: expected one of {', '.join(CONSUMERS)}, got {args.consumer!r}"
-        )
+    if args.pull_max < 1:
+        raise ValueError(f"--pull-max: expected a positive number of readings, got {args.pull_max}")
     windows = tuple(w.strip() for w in args.windows.split(",") if w.strip())
     bad = [w for w in windows if w not in WINDOWS]
     if bad:
@@ -111,44 +102,39 @@ def options(args: argparse.Namespace) -> ProcessorOptions:
         emit_interval_ms=args.emit_interval_ms,
         windows=windows,
         data_dir=args.data_dir,
-        store=args.store,
-        batch_max=args.batch_max,
-        consumer=args.consumer,
+        pull_max=args.pull_max,
         stats_interval_s=args.stats_interval_s,
         session_timeout_s=args.session_timeout_s,
         send_timeout_s=args.send_timeout_s,
     )
 
 
-def prepare_topics(
-    bootstrap: str, opts: ProcessorOptions, client_kwargs: dict[str, Any] | None = None
-) -> int:
-    """Partition count of the input topic; creates the output, late, partials and two tick topics
-    when missing (never changes existing ones). Raises ValueError when they cannot work together."""
-    from kafka import KafkaConsumer
+def prepare_topics(settings: Settings, opts: ProcessorOptions) -> int:
+    """Partition count of the input topic; creates the output, late, partials and assignment
+    topics and the tables' changelogs (compacted) when missing, with the settings' replication
+    (never changes existing ones). Raises ValueError when they cannot work together."""
+    from brain.kafka_admin import KafkaAdminError, TopicSpec, admin_client, ensure_topics, partition_count
+    from processors.app import TABLES
+    from processors.runtime.faust_app import assign_topic, changelog_topic
 
-    from brain.stack.servers import ensure_topics
-
-    client = client_kwargs or {}
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=15000, **client)
+    admin = admin_client(settings)
     try:
-        topics = consumer.topics()
-        n = len(consumer.partitions_for_topic(opts.input_topic) or ())
-        if opts.input_topic not in topics or n == 0:
+        n = partition_count(settings, opts.input_topic, admin=admin)
+        if n == 0:
             raise ValueError(f"input topic {opts.input_topic!r} does not exist")
-        internal = (opts.partials, opts.ticks, opts.rollup_ticks)
-        wanted = {opts.output_topic: n, opts.late_topic: n, **dict.fromkeys(internal, n)}
-        missing = {name: parts for name, parts in wanted.items() if name not in topics}
-        if missing:
-            ensure_topics(bootstrap, missing, client)
+        internal = {opts.partials: n, assign_topic(opts.app_id): n}
+        internal.update({changelog_topic(opts.app_id, t): TopicSpec(n, compact=True) for t in TABLES})
+        ensure_topics(settings, {opts.output_topic: n, opts.late_topic: n, **internal}, admin=admin)
         for name in internal:
-            have = len(consumer.partitions_for_topic(name) or ()) if name not in missing else n
+            have = partition_count(settings, name, admin=admin)
             if have != n:
                 raise ValueError(
                     f"topic {name!r} has {have} partitions, the input topic {n}: they must match"
                 )
+    except KafkaAdminError as exc:
+        raise ValueError(str(exc)) from None
     finally:
-        consumer.close()
+        admin.close()
     return n
 
 
@@ -163,21 +149,18 @@ def run(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return _run_many(args)
     try:
-        partitions = prepare_topics(settings.kafka_bootstrap, opts, settings.kafka_kwargs())
+        partitions = prepare_topics(settings, opts)
     except ValueError as exc:
         print(f"brain process: {exc}", file=sys.stderr)
         return 2
     if opts.start_at == "latest":
         from brain.kafka_offsets import start_new_group_at_end
 
-        group = opts.input_group if opts.consumer == "direct" else opts.app_id
-        started = start_new_group_at_end(settings, group, [opts.input_topic])
+        started = start_new_group_at_end(settings, opts.input_group, [opts.input_topic])
         logs.event(log, "process.start_at", start_at="latest", new_group=started)
-    from processors.app import build_app
-    from processors.worker import run_worker
+    from processors.app import run as run_processors
 
     opts.data_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(plant, settings, opts, partitions=partitions)
     logs.event(
         log,
         "process.start",
@@ -186,10 +169,9 @@ def run(args: argparse.Namespace) -> int:
         output=opts.output_topic,
         partitions=partitions,
         grace_ms=opts.grace_ms,
-        store=opts.store,
-        consumer=opts.consumer,
+        replication_factor=settings.kafka_replication_factor,
     )
-    return run_worker(app, args.log_level)
+    return run_processors(plant, settings, opts, partitions=partitions, log_level=args.log_level)
 
 
 def _run_many(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """One machine's streaming state (pure: no faust, no kafka): event time, grace, windows, emission.
 
     ms = MachineStream(machine, ctx, grace_ms=30_000)
-    outcome = ms.add(metric, value, ts, offset)   # OK | REPLAYED | TOO_LATE | DUP
+    outcome = ms.add(metric, value, ts, offset)   # OK | REPLAYED | TOO_LATE | DUP | LATE_DUP
     emits = ms.step(now_ms, interval_ms)          # windows to (re-)emit: Emit(kind, start, end, ...)
     ms.idle(now_ms, idle_ms)                      # wall-clock idle timeout (a silent machine)
     state = ms.to_dict()                          # plain JSON for the Faust table
@@ -19,10 +19,15 @@
   partials are additive, so this equals `machine_partial` over the whole window.
 - `offset`: the input offset of the reading; a reading at or below the last applied one is a
   duplicate (re-delivered after a crash) and ignored, so a restart never double counts.
+- **A copy of a reading already folded** that arrives too late (an MQTT re-delivery after a
+  bridge restart: the same metric, time and value, at a new offset) is LATE_DUP, not late data:
+  its data is in the windows already. The last `RECENT` readings of the machine are remembered
+  for this, in memory only (hashes): after a processor restart such a copy counts as TOO_LATE.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,11 +36,13 @@ from processors.kpi import OK, REPLAYED, TOO_LATE, Context, ReplayMachine, machi
 from processors.kpi.calendar import MINUTE
 
 DUP = "dup"
+LATE_DUP = "late_dup"
+RECENT = 512  # readings per machine remembered to recognise a late copy (in memory only)
 FLAGS = ("n_timed", "n_pri", "n_count", "n_energy", "n_kvar")
 NEVER = -(2**62)
 _K, _S, _E, _SH, _C, _ACC, _FIN = range(7)  # a window: [kind, start, end, shift, sealed-up-to, acc, final]
 
-__all__ = ["DUP", "OK", "REPLAYED", "TOO_LATE", "Emit", "MachineStream"]
+__all__ = ["DUP", "LATE_DUP", "OK", "REPLAYED", "TOO_LATE", "Emit", "MachineStream"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +75,12 @@ class MachineStream:
         self.sealed = NEVER
         self.seq = 0
         self.late = 0
+        self.late_dups = 0
         self.stale = 0
         self.is_idle = False
-        # in memory only (wall clock): not part of the durable state
+        # in memory only (wall clock, recent readings): not part of the durable state
+        self._recent: deque[int] = deque()
+        self._recent_set: set[int] = set()
         self._edge = NEVER
         self.emitted_at = 0.0
         self.arrival: float | None = None
@@ -87,9 +97,21 @@ class MachineStream:
             self.rm.set_watermark(ts)
             self._open_range(ts, ts + 1)
         outcome = self.rm.add(metric, value, ts)
+        try:
+            fingerprint = hash((metric, ts, value))
+        except TypeError:  # not a Reading v1 value (a list, say): nothing to recognise it by
+            fingerprint = 0
         if outcome == TOO_LATE:
+            if fingerprint in self._recent_set:
+                self.late_dups += 1
+                return LATE_DUP
             self.late += 1
             return outcome
+        recent = self._recent
+        if len(recent) >= RECENT:
+            self._recent_set.discard(recent.popleft())
+        recent.append(fingerprint)
+        self._recent_set.add(fingerprint)
         self.is_idle = False
         if ts > self.wm:
             self._move(ts)
@@ -243,6 +265,7 @@ class MachineStream:
             "sealed": self.sealed,
             "seq": self.seq,
             "late": self.late,
+            "late_dups": self.late_dups,
             "stale": self.stale,
             "idle": self.is_idle,
         }
@@ -262,6 +285,7 @@ class MachineStream:
         ms.wm, ms.off, ms.windows = data["wm"], data["off"], data["w"]
         ms.dirty = set(data["d"])
         ms.sealed, ms.seq, ms.late, ms.stale = data["sealed"], data["seq"], data["late"], data["stale"]
+        ms.late_dups = data.get("late_dups", 0)
         ms.is_idle = data["idle"]
         return ms
 

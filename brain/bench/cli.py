@@ -41,7 +41,7 @@ from brain.bench.load import LINES, LOAD_METRICS, MINUTE, Load, plant_yaml
 from brain.bench.observe import Kafka, KpiPoller, Monitor, _last_stats, free_port, influx_query
 from brain.bench.verify import check_deadletters, check_kpis, check_readings, report
 from brain.settings import TOPIC_DEADLETTER, TOPIC_READINGS, Settings
-from processors.options import CONSUMERS, ProcessorOptions
+from processors.options import ProcessorOptions
 
 log = logging.getLogger("brain.bench")
 
@@ -60,7 +60,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     a("--bridges", type=int, default=1, help="bridge processes; > 1 share the load (--shared-group)")
     a("--workers", type=int, default=1, help="processor worker processes (brain process --workers)")
-    a("--consumer", choices=CONSUMERS, default=ProcessorOptions().consumer, help="brain process --consumer")
     a("--run-dir", default=".brain/bench", help="service logs go to RUN_DIR/<run id>/")
     a("--keep", action="store_true", help="keep the run's topics, consumer groups and InfluxDB series")
     a(
@@ -85,7 +84,7 @@ class Bench:
         self.app_id = f"brain-bench-{tag}"
         self.prefix = self.app_id  # every topic and group of this run starts with it
         # the group the processors' progress on brain.readings is committed to
-        self.progress_group = self.app_id if args.consumer == "faust" else f"{self.app_id}-input"
+        self.progress_group = ProcessorOptions(app_id=self.app_id).input_group
         self.kpi_topic = f"{self.prefix}.kpis"
         self.run_dir = Path(args.run_dir).resolve() / self.run_id
         machines = [(f"l{i % LINES}", f"m{i}") for i in range(args.machines)]
@@ -208,8 +207,6 @@ class Bench:
                 "5",
                 "--workers",
                 str(self.args.workers),
-                "--consumer",
-                self.args.consumer,
             ],
         )
         pipe.add(
@@ -321,7 +318,7 @@ class Bench:
 
     # -- everything
     def execute(self) -> dict[str, Any]:
-        from brain.stack.health import problems
+        from brain.health import problems
         from ingest.simulator.publish import MqttOut
 
         logging.getLogger("kafka").setLevel(logging.ERROR)  # describe_groups warns about Faust's metadata

@@ -158,7 +158,6 @@ def report(
         "machines": len(b.load.machines),
         "bridges": b.args.bridges,
         "workers": b.args.workers,
-        "consumer": b.args.consumer,
         "site": b.site,
         "published": published,
         "published_load": b.load_readings,

@@ -1,9 +1,11 @@
-"""The glue of `brain alerts` (AlertWorker) on fakes of the table, the output topic and Kafka: each
-input record is applied once — a re-delivered one is skipped by the table's offset marker, one
-Faust skipped is read again first — and the marker is written after the states it covers.
+"""The alert worker (processors/alerts/worker.py) on in-memory ports: each input record is applied
+once — a restarted worker resumes from the markers it recovers, so an old breach never fires an
+episode that resolved since — the markers are written after the states they cover, and a crash
+in mid-step sends the same events again (same id and `started`: at least once), never a new
+episode.
 
-The real-Kafka versions: tests/alerts/test_stack.py (offsets rewound under a real worker) and the
-fault suite (Kafka frozen 30 s: the group rebalanced and re-read 30 s of KPI records)."""
+The real-Kafka versions: tests/alerts/test_stack.py and the fault suite (Kafka frozen 30 s: the
+group rebalanced)."""
 
 from __future__ import annotations
 
@@ -13,13 +15,15 @@ from typing import Any
 import orjson
 import pytest
 
-from processors.alerts import worker as alert_worker
 from processors.alerts.engine import AlertEngine
-from processors.alerts.worker import AlertWorker, marker_key
-from processors.gaps import Fetched
+from processors.alerts.options import AlertOptions
+from processors.alerts.worker import AlertWorker
+from processors.runtime.cursor import marker_key
+from processors.runtime.memory import MemoryLog, MemoryStore
 from tests.alerts.helpers import MIN, T0, plant
 
-KPIS = "brain.kpis"
+OPTS = AlertOptions(app_id="t", stats_interval_s=1e9)
+KPIS = OPTS.kpis_topic
 RULE = {"id": "oee", "type": "kpi", "field": "oee", "below": 0.65, "clear": 0.7}
 
 
@@ -30,164 +34,119 @@ def _record(oee: float, start_min: int) -> bytes:
     )  # fmt: skip
 
 
-class _Out:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    async def send(self, key: bytes, value: bytes) -> None:
-        self.sent.append(orjson.loads(value))
-
-
-class _Table(dict):
-    """Records the order of writes: the marker must come after the states it covers."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[str] = []
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.writes.append(key)
-        super().__setitem__(key, value)
-
-
-class _Log:
-    def __init__(self, values: list[bytes]) -> None:
-        self.values = values
-        self.reads: list[tuple[str, int, int, int]] = []
-
-    async def read(self, topic: str, partition: int, start: int, end: int) -> list[Fetched]:
-        self.reads.append((topic, partition, start, end))
-        return [Fetched(o, self.values[o]) for o in range(start, end)]
-
-
 # breach (fires), ok (resolves), ok, breach (fires), ok (resolves)
 LOG = [_record(0.5, 0), _record(0.9, 15), _record(0.9, 30), _record(0.5, 45), _record(0.9, 60)]
 
 
-def _worker(log: _Log, table: _Table | None = None) -> tuple[AlertWorker, _Out, _Table]:
-    out, table = _Out(), table if table is not None else _Table()
-    engine = AlertEngine.from_plant(plant(RULE))
-    return AlertWorker(engine, table, out, {KPIS: "kpi"}, log.read), out, table
+class _Store(MemoryStore):
+    """Records the order of the keys put: markers must come after the states they cover."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[str] = []
+
+    def put(self, partition: int, key: str, value: Any) -> None:
+        self.order.append(key)
+        super().put(partition, key, value)
 
 
-def _feed(worker: AlertWorker, offsets: list[int], partition: int = 0) -> None:
-    records = [(KPIS, partition, o, LOG[o]) for o in offsets]
-    asyncio.run(worker.handle_batch(records))
+def _setup(kpi_partitions: int = 1) -> tuple[MemoryLog, _Store]:
+    log = MemoryLog({OPTS.readings_topic: 1, KPIS: kpi_partitions, OPTS.deadletter_topic: 1})
+    return log, _Store()
 
 
-def _episodes(out: _Out) -> list[tuple[str, int]]:
-    return [(e["state"], (e["started"] - T0) // MIN) for e in out.sent]
+def _worker(log: MemoryLog, store: MemoryStore) -> AlertWorker:
+    counts = {t: log.partitions(t) for t in OPTS.inputs}
+    return AlertWorker(AlertEngine.from_plant(plant(RULE)), OPTS, counts, log=log, store=store, outbox=log,
+                       clock=lambda: T0 / 1000 + 7200)  # fmt: skip
 
 
-def test_records_delivered_again_after_a_rebalance_are_skipped() -> None:
-    log = _Log(LOG)
-    worker, out, table = _worker(log)
-    _feed(worker, [0, 1])
-    assert _episodes(out) == [("firing", 0), ("resolved", 0)]
-    _feed(worker, [0, 1, 2])  # the group rebalanced: Faust re-read from its last commit
-    assert _episodes(out) == [("firing", 0), ("resolved", 0)]  # record 0 did not fire it again
-    assert worker.counts["redelivered"] == 2 and table[marker_key(KPIS, 0)] == {"off": 2}
-    assert log.reads == []
+def _produce(log: MemoryLog, *items: int, partition: int = 0) -> None:
+    for i in items:
+        log.produce(KPIS, b"line/s1/l1/-/15m", LOG[i], partition=partition)
 
 
-def test_records_faust_skipped_are_read_again_first() -> None:
-    log = _Log(LOG)
-    worker, out, _ = _worker(log)
-    _feed(worker, [0, 1, 4])
-    assert log.reads == [(KPIS, 0, 2, 4)]
-    assert _episodes(out) == [("firing", 0), ("resolved", 0), ("firing", 45), ("resolved", 45)]
-    assert (worker.counts["offset_gaps"], worker.counts["refetched"]) == (1, 2)
+def _events(log: MemoryLog) -> list[tuple[str, int]]:
+    return [
+        (e["state"], (e["started"] - T0) // MIN)
+        for e in map(orjson.loads, (v for _, v in log.records(OPTS.output_topic)))
+    ]
 
 
-def test_a_restarted_worker_starts_from_the_recovered_marker() -> None:
-    log = _Log(LOG)
-    first, _, table = _worker(log)
-    _feed(first, [0, 1, 2])
-    recovered = _Table()
-    recovered.update(orjson.loads(orjson.dumps(table)))  # what the changelog gives back
-    second, out, _ = _worker(log, recovered)
-    _feed(second, [1, 2, 3, 4])  # from the last commit, behind the marker
-    assert _episodes(out) == [("firing", 45), ("resolved", 45)]
-    assert second.counts["redelivered"] == 2 and log.reads == []
+def test_a_restarted_worker_resumes_from_its_markers_and_fires_nothing_again() -> None:
+    log, store = _setup()
+    _produce(log, 0, 1)
+    asyncio.run(_worker(log, store).step([0]))
+    assert _events(log) == [("firing", 0), ("resolved", 0)]
+    _produce(log, 2, 3, 4)
+    again = _worker(log, store)  # a restart (or another process taking over): states from the store
+    asyncio.run(again.step([0]))
+    assert _events(log) == [("firing", 0), ("resolved", 0), ("firing", 45), ("resolved", 45)]
+    assert store.get(marker_key(KPIS, 0))["off"] == 4
+    assert again.stats["duplicates"] == 0
 
 
-def test_a_restart_past_the_marker_reads_the_records_in_between() -> None:
-    """Faust committed past records it never handed over: the recovered marker shows the hole."""
-    log = _Log(LOG)
-    first, _, table = _worker(log)
-    _feed(first, [0, 1])
-    second, out, _ = _worker(log, table)
-    _feed(second, [4])
-    assert log.reads == [(KPIS, 0, 2, 4)]
-    assert _episodes(out) == [("firing", 45), ("resolved", 45)]
+def test_markers_come_after_the_states_and_partitions_have_their_own() -> None:
+    log, store = _setup(kpi_partitions=2)
+    _produce(log, 0, partition=0)
+    _produce(log, 0, 1, partition=1)
+    worker = _worker(log, store)
+    asyncio.run(worker.step([0]))
+    assert store.get(marker_key(KPIS, 0))["off"] == 0 and store.get(marker_key(KPIS, 1))["off"] == 1
+    assert store.order.index(marker_key(KPIS, 0)) > store.order.index("oee:s1/l1")
+    assert [k for k in store.order if k.startswith("@")] == store.order[-2:]  # markers last
+    assert worker.engine.firing(worker.states) == []  # markers are not alert states
 
 
-def test_partitions_have_their_own_markers_written_after_the_states() -> None:
-    log = _Log(LOG)
-    worker, _, table = _worker(log)
-    _feed(worker, [0], partition=0)
-    _feed(worker, [0, 1], partition=3)
-    assert table[marker_key(KPIS, 0)] == {"off": 0} and table[marker_key(KPIS, 3)] == {"off": 1}
-    assert table.writes[-1] == marker_key(KPIS, 3)
-    assert table.writes.index(marker_key(KPIS, 0)) > table.writes.index("oee:s1/l1")
-    assert worker.engine.firing(table) == []  # markers are not alert states
+class _FailingStore(_Store):
+    fail = False
+
+    async def flush(self) -> None:
+        if self.fail:
+            self.crash()
+            raise RuntimeError("killed before the states were written")
+        await super().flush()
 
 
-def test_records_lost_at_a_partition_end_are_read_after_three_quiet_ticks() -> None:
-    log = _Log(LOG)
-    worker, out, table = _worker(log)
-    _feed(worker, [0, 1, 2])  # the log holds 5 records; Faust never hands over 3 and 4
-    high = {(KPIS, 0): len(LOG)}.get
-
-    def tick() -> None:
-        asyncio.run(worker.read_tails(lambda topic, partition: high((topic, partition))))
-
-    tick()
-    tick()
-    assert log.reads == []  # Faust may just be slow to hand them over
-    tick()
-    assert log.reads == [(KPIS, 0, 3, 5)]
-    assert _episodes(out) == [("firing", 0), ("resolved", 0), ("firing", 45), ("resolved", 45)]
-    assert table[marker_key(KPIS, 0)] == {"off": 4}
-    _feed(worker, [3, 4])  # Faust's copies, late: skipped
-    assert worker.counts["redelivered"] == 2 and len(out.sent) == 4
-    tick()
-    tick()
-    tick()
-    assert len(log.reads) == 1  # caught up: nothing more to read
+def test_a_crash_before_the_states_sends_the_same_events_again_not_a_new_episode() -> None:
+    log = MemoryLog({OPTS.readings_topic: 1, KPIS: 1, OPTS.deadletter_topic: 1})
+    store = _FailingStore()
+    _produce(log, 0)
+    store.fail = True
+    with pytest.raises(RuntimeError, match="killed before"):
+        asyncio.run(_worker(log, store).step([0]))
+    assert _events(log) == [("firing", 0)]  # sent, but neither state nor marker is durable
+    store.fail = False
+    _produce(log, 1)
+    asyncio.run(_worker(log, store).step([0]))
+    events = [orjson.loads(v) for _, v in log.records(OPTS.output_topic)]
+    assert [(e["state"], e["started"]) for e in events] == [
+        ("firing", T0),
+        ("firing", T0),
+        ("resolved", T0),
+    ]  # the same episode (same id and start) again: the notifier deduplicates it
+    assert len({e["id"] for e in events}) == 1
 
 
-def test_a_long_gap_is_read_again_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(alert_worker, "GAP_CHUNK", 2)
-    log = _Log(LOG)
-    worker, out, _ = _worker(log)
-    _feed(worker, [0, 4])
-    assert log.reads == [(KPIS, 0, 1, 3), (KPIS, 0, 3, 4)]
-    assert _episodes(out) == [("firing", 0), ("resolved", 0), ("firing", 45), ("resolved", 45)]
+def test_the_engine_ticks_on_the_wall_clock_of_the_step() -> None:
+    silence = {"id": "quiet", "type": "silence", "metric": "count_total", "for": 60}
+    log = MemoryLog({OPTS.readings_topic: 1, KPIS: 1, OPTS.deadletter_topic: 1})
+    now = [T0 / 1000]
+    counts = {t: log.partitions(t) for t in OPTS.inputs}
+    worker = AlertWorker(AlertEngine.from_plant(plant(silence)), OPTS, counts, log=log, store=MemoryStore(),
+                         outbox=log, clock=lambda: now[0])  # fmt: skip
+    reading = {"site": "s1", "line": "l1", "machine": "m1", "metric": "count_total", "value": 1, "ts": T0}
+    log.produce(OPTS.readings_topic, b"s1/l1/m1", orjson.dumps(reading))
 
+    def firing() -> set[str]:
+        events = [orjson.loads(v) for _, v in log.records(OPTS.output_topic)]
+        return {e["id"] for e in events if e["state"] == "firing"}
 
-def test_a_tick_waits_for_the_batch_in_hand() -> None:
-    """The timer's tick and the agent's batch never interleave: one alert's events go out in the
-    order they were decided, and a tick never sees half a re-read range."""
-    order: list[str] = []
-
-    class _SlowOut(_Out):
-        async def send(self, key: bytes, value: bytes) -> None:
-            order.append("send")
-            await asyncio.sleep(0.01)  # a send that yields (producer busy)
-            await super().send(key, value)
-
-    out = _SlowOut()
-    engine = AlertEngine.from_plant(plant(RULE))
-    worker = AlertWorker(engine, _Table(), out, {KPIS: "kpi"}, _Log(LOG).read)
-
-    async def tick() -> None:
-        await asyncio.sleep(0)  # the batch has started
-        await worker.tick()
-        order.append("tick")
-
-    async def both() -> None:
-        await asyncio.gather(worker.handle_batch([(KPIS, 0, o, LOG[o]) for o in range(5)]), tick())
-
-    asyncio.run(both())
-    assert order == ["send"] * 4 + ["tick"]
+    asyncio.run(worker.step([0]))
+    assert "quiet:s1/l1/m1" not in firing()
+    now[0] += 30
+    asyncio.run(worker.step([0]))
+    assert "quiet:s1/l1/m1" not in firing()
+    now[0] += 60  # 90 s without a reading of m1
+    asyncio.run(worker.step([0]))
+    assert "quiet:s1/l1/m1" in firing()

@@ -15,8 +15,8 @@ import orjson
 import yaml
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from brain.kafka_admin import ensure_topics
 from brain.settings import Settings
-from brain.stack.servers import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,7 @@ class Run:
         self.late = f"test.{tag}.late"
         self.partials = f"test.{tag}.partials"
         self.partitions = partitions
-        ensure_topics(settings.kafka_bootstrap, {self.readings: partitions, self.kpis: partitions})
+        ensure_topics(settings, {self.readings: partitions, self.kpis: partitions})
         self.logs: list[Path] = []
 
     def write_plant(self, plant_dict: dict[str, Any]) -> Path:

@@ -9,55 +9,61 @@ a machine out.
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
-from typing import Any
 
-from processors.machine_agent import MachineWorker
+import orjson
+
+from processors.machines import MachineWorker
 from processors.options import ProcessorOptions
+from processors.runtime.memory import MemoryLog, MemoryStore
 from tests.processors import data
 
 
-class _Consumer:
-    def __init__(self, high: int | None, position: int | None) -> None:
-        self.high, self.pos = high, position
+class Clock:
+    t = 1_800_000_000.0
 
-    def highwater(self, tp: Any) -> int | None:
-        return self.high
-
-    async def position(self, tp: Any) -> int | None:
-        return self.pos
+    def __call__(self) -> float:
+        return self.t
 
 
-def _worker(consumer: _Consumer) -> MachineWorker:
-    topic = SimpleNamespace(get_topic_name=lambda: "t")
-    app = SimpleNamespace(consumer=consumer)
-    return MachineWorker(
-        app,
-        data.plant(),
-        ProcessorOptions(),
-        table={},
-        topics={"out": topic, "late": topic, "partials": topic},
-        read_range=_no_reads,
+def _worker(pull_max: int) -> tuple[MachineWorker, MemoryLog, Clock]:
+    opts = ProcessorOptions(app_id="t", pull_max=pull_max, idle_timeout_ms=60_000)
+    log = MemoryLog({opts.input_topic: 1, opts.partials: 1})
+    clock = Clock()
+    return (
+        MachineWorker(data.plant(), opts, log=log, store=MemoryStore(), outbox=log, clock=clock),
+        log,
+        clock,
     )
 
 
-async def _no_reads(topic: str, partition: int, start: int, end: int) -> list:
-    raise AssertionError("no gap here")
+def _produce(log: MemoryLog, n: int, minutes: float = 0) -> None:
+    for i in range(n):
+        r = {"site": "s1", "line": "l1", "machine": "m1", "metric": "count_total", "value": i,
+             "ts": data.START + int(minutes * 60_000) + i * 1_000}  # fmt: skip
+        log.produce("brain.readings", b"s1/l1/m1", orjson.dumps(r), partition=0)
 
 
 def test_backlog_defers_the_idle_timeout() -> None:
-    worker = _worker(_Consumer(high=1_000, position=1_000))
-    worker.read_offset[0] = 499  # handled up to 499, the partition ends at 1,000: a backlog
-    assert asyncio.run(worker._caught_up(0)) is False
-    assert worker.stats["idle_deferred"] == 1
-    worker.read_offset[0] = 999  # read to the end: silence is real now
-    assert asyncio.run(worker._caught_up(0)) is True
+    worker, log, clock = _worker(pull_max=100)
+    _produce(log, 500)
+    asyncio.run(worker.step([0]))  # 100 of 500 read: a backlog
+    clock.t += 120  # two idle timeouts of wall clock pass while the backlog is read
+    asyncio.run(worker.step([0]))
+    ms = worker.cache["s1/l1/m1"]
+    assert ms.wm == data.START + 199_000 and not ms.is_idle  # not moved on with the clock
+    assert worker.stats["idle_deferred"] >= 1
+    for _ in range(3):
+        asyncio.run(worker.step([0]))
+    clock.t += 61  # read to the end, then silent for an idle timeout: that silence is real
+    asyncio.run(worker.step([0]))
+    assert ms.is_idle and ms.wm > data.START + 499_000
+    assert worker.stats["late"] == 0
 
 
-def test_nothing_read_yet_uses_the_fetch_position() -> None:
-    assert asyncio.run(_worker(_Consumer(high=50, position=10))._caught_up(3)) is False
-    assert asyncio.run(_worker(_Consumer(high=50, position=50))._caught_up(3)) is True  # restart, no new data
-
-
-def test_unknown_highwater_keeps_the_timeout() -> None:
-    assert asyncio.run(_worker(_Consumer(high=None, position=None))._caught_up(0)) is True
+def test_a_caught_up_partition_times_a_silent_machine_out() -> None:
+    worker, log, clock = _worker(pull_max=1000)
+    _produce(log, 10)
+    asyncio.run(worker.step([0]))
+    clock.t += 61
+    asyncio.run(worker.step([0]))
+    assert worker.cache["s1/l1/m1"].is_idle

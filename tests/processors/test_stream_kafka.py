@@ -91,17 +91,13 @@ def _wait_finals(
     return got
 
 
-CONSUMERS = pytest.mark.parametrize("consumer", ["faust", "direct"])
-
-
-@CONSUMERS
-def test_stream_final_records_equal_brain_kpi(stack: Settings, tmp_path: Path, consumer: str) -> None:
+def test_stream_final_records_equal_brain_kpi(stack: Settings, tmp_path: Path) -> None:
     run = kafka_io.Run(stack, tmp_path)
     readings = data.readings()
     expected = _expected(readings)
     want = _final_keys(expected)
     run.produce(readings)
-    worker = run.worker(run.write_plant(PLANT), "--consumer", consumer)
+    worker = run.worker(run.write_plant(PLANT))
     tail = kafka_io.Tail(stack, run.kpis)
     try:
         got = _wait_finals(tail, want, [worker], run)
@@ -124,17 +120,15 @@ def _log_count(run: kafka_io.Run, name: str) -> int:
     return max((int(n) for n in found), default=0)
 
 
-@CONSUMERS
 def test_restart_after_sigkill_loses_nothing_and_counts_nothing_twice(
-    stack: Settings, tmp_path: Path, consumer: str
+    stack: Settings, tmp_path: Path
 ) -> None:
     run = kafka_io.Run(stack, tmp_path)
     readings = data.readings()
     expected = _expected(readings)
     want = _final_keys(expected)
     config = run.write_plant(PLANT)
-    extra = ("--session-timeout-s", "6", "--idle-timeout-s", "600", "--batch-max", "200")
-    extra += ("--consumer", consumer)
+    extra = ("--session-timeout-s", "6", "--idle-timeout-s", "600", "--pull-max", "200")
     first, rest = readings[:1200], readings[1200:]
     run.produce(first)
     a = run.worker(config, *extra, name="a")
@@ -206,12 +200,12 @@ def test_late_beyond_grace_goes_to_the_late_topic_and_is_counted(stack: Settings
 
 
 BROKEN_HANDLER = """
-from processors import machine_agent
+from processors import machines
 
-async def _broken(self, events):
+def _broken(self, partition, topic, records, now_ms):
     raise RuntimeError("a bug in the handler")
 
-machine_agent.MachineWorker.handle = _broken
+machines.MachineWorker.apply = _broken
 """
 
 

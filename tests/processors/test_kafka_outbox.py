@@ -1,18 +1,19 @@
-"""`Sender.flush` (processors/machine_agent.py) against a fake producer: a send that Kafka never
-acknowledges (a response lost across a broker freeze) or that fails with a retriable error is
-retried until acknowledged, instead of holding the batch (and Faust's rebalance) forever; a
-non-retriable error still fails the batch."""
+"""`KafkaOutbox.flush` (processors/runtime/kafka.py) against a fake producer: a send that Kafka
+never acknowledges (a response lost across a broker freeze) or that fails with a retriable error
+is retried until acknowledged, instead of holding the step (and a rebalance) forever; a
+non-retriable error still fails the step."""
 
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
+import logging
+from collections import Counter
 from typing import Any
 
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError, NotLeaderForPartitionError
 
-from processors.machine_agent import Sender
+from processors.runtime.kafka import KafkaOutbox
 
 
 class FakeProducer:
@@ -35,9 +36,19 @@ class FakeProducer:
         return fut
 
 
-def _sender(producer: FakeProducer, timeout_s: float = 0.2) -> Sender:
-    app = SimpleNamespace(producer=SimpleNamespace(_ensure_producer=lambda: producer))
-    return Sender(app, timeout_s)
+class _Producer:
+    """The `Producer` port: `get()` gives the started producer."""
+
+    def __init__(self, producer: FakeProducer) -> None:
+        self.producer = producer
+
+    async def get(self) -> FakeProducer:
+        return self.producer
+
+
+def _sender(producer: FakeProducer, timeout_s: float = 0.2) -> KafkaOutbox:
+    return KafkaOutbox(_Producer(producer), timeout_s=timeout_s, stats=Counter(),  # type: ignore[arg-type]
+                       log=logging.getLogger("test"))  # fmt: skip
 
 
 def test_unacknowledged_sends_are_retried_not_awaited_forever() -> None:

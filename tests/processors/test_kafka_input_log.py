@@ -1,10 +1,11 @@
-"""InputReader (`brain process --consumer direct`) on the real Kafka: where it starts, that it
-continues from the caller's offset (not its own), bounded pulls, the progress group, and that a
-failed pull neither skips anything nor holds a batch for every partition."""
+"""KafkaInputLog (the workers' input, processors/runtime/kafka.py) on the real Kafka: where it
+starts, that it continues from the caller's offset (not its own), bounded pulls, the progress
+group, and that a failed pull neither skips anything nor holds a step for every partition."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from typing import Any
@@ -12,17 +13,17 @@ from typing import Any
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
+from brain.kafka_admin import ensure_topics
 from brain.settings import Settings
-from brain.stack.servers import ensure_topics
-from processors import direct
-from processors.direct import InputReader
+from processors.runtime import kafka as direct
+from processors.runtime.kafka import KafkaInputLog
 
 pytestmark = pytest.mark.stack
 
 
 def _topic(stack: Settings) -> str:
     topic = f"test.direct.{uuid.uuid4().hex[:10]}"
-    ensure_topics(stack.kafka_bootstrap, {topic: 2})
+    ensure_topics(stack, {topic: 2})
     return topic
 
 
@@ -34,8 +35,29 @@ def _produce(stack: Settings, topic: str, values: range, partition: int = 1) -> 
     producer.close()
 
 
+class InputReader:
+    """One topic of a `KafkaInputLog`, as the workers pull it."""
+
+    def __init__(self, log: KafkaInputLog, topic: str) -> None:
+        self.log, self.topic = log, topic
+
+    async def pull(self, partition: int, last: int | None, limit: int) -> tuple[list[Any], bool]:
+        return await self.log.pull(self.topic, partition, last, limit)
+
+    async def commit(self, offsets: dict[int, int]) -> None:
+        await self.log.commit({(self.topic, p): o for p, o in offsets.items()})
+
+    def forget(self) -> None:
+        self.log.forget()
+
+    async def stop(self) -> None:
+        await self.log.stop()
+
+
 def _reader(stack: Settings, topic: str, start_at: str = "earliest") -> InputReader:
-    return InputReader(stack.kafka_bootstrap, stack.aiokafka_kwargs(), topic, f"{topic}-input", 2, start_at)
+    log = KafkaInputLog(stack, {topic: 2}, group=f"{topic}-input", start_at=start_at,
+                        log=logging.getLogger("test"))  # fmt: skip
+    return InputReader(log, topic)
 
 
 async def _pull_all(
@@ -151,7 +173,7 @@ def test_records_removed_by_retention_are_skipped_to_what_is_left(stack: Setting
 
     async def go() -> None:
         reader = _reader(stack, topic)
-        try:  # the handler counts the jump 15 -> 20 as unrecoverable (machine_agent)
+        try:  # the cursor counts the jump 15 -> 20 as unrecoverable (processors/runtime/cursor.py)
             assert [r.offset for r in await _pull_all(reader, 1, 14, 100, want=10)] == list(range(20, 30))
         finally:
             await reader.stop()
@@ -170,18 +192,18 @@ def test_a_failed_pull_returns_nothing_and_spares_the_other_partitions(
 
     async def go() -> None:
         reader = _reader(stack, topic)
-        real_pull = reader._pull
+        real_pull = reader.log._pull
 
-        async def failing(partition: int, last: int | None, limit: int) -> Any:
+        async def failing(topic: str, partition: int, last: int | None, limit: int) -> Any:
             calls.append(partition)
             raise ConnectionError("broker frozen")
 
         try:
-            monkeypatch.setattr(reader, "_pull", failing)
+            monkeypatch.setattr(reader.log, "_pull", failing)
             assert await reader.pull(1, None, 100) == ([], False)
             assert await reader.pull(0, None, 100) == ([], False)
             assert calls == [1]  # the second partition did not wait for Kafka again
-            monkeypatch.setattr(reader, "_pull", real_pull)
+            monkeypatch.setattr(reader.log, "_pull", real_pull)
             monkeypatch.setattr(direct, "RETRY_S", 0.0)
             assert [r.offset for r in await _pull_all(reader, 1, 2, 100, want=3)] == [3, 4, 5]
         finally:
@@ -212,7 +234,7 @@ def test_partitions_taken_one_after_another_and_handed_back_keep_working(stack: 
                 reader.forget()  # a rebalance
                 for p in (0, 1):
                     await asyncio.to_thread(_produce, stack, topic, range(2), p)
-            assert reader._failed_at < 0, "a pull failed"
+            assert reader.log._failed_at < 0, "a pull failed"
         finally:
             await reader.stop()
 

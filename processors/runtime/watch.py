@@ -1,5 +1,5 @@
-"""Run a Faust app as a worker in this process: the one place `brain process` and `brain alerts`
-start Faust (our logging stays in charge; the exit code comes back as an int)."""
+"""Watching a worker's step: a failed step ends the process at once (`die`), a slow one is
+reported with where it waits (`slow_step_watch`)."""
 
 from __future__ import annotations
 
@@ -16,31 +16,19 @@ from brain import logs
 log = logging.getLogger("brain.process")
 
 EXIT_HANDLER_FAILED = 70  # EX_SOFTWARE
-SLOW_BATCH_S = 45.0  # a batch may wait out a 30 s broker freeze plus a send timeout; longer is news
+SLOW_STEP_S = 45.0  # a step may wait out a 30 s broker freeze plus a send timeout; longer is news
 
 
-def die(agent: str, exc: BaseException) -> NoReturn:
-    """A handler failed (a bug, never bad input: that is counted and skipped). Exit at once, as
-    a SIGKILL would: Faust would otherwise restart the agent after acking — and committing — the
-    batch that failed, and the worker would run on without it. Restarted, the worker resumes from
-    its durable state and offset marker (processors/gaps.py), so nothing is lost; the supervisor
-    (or `brain demo`) sees the exit."""
-    logs.event(log, "process.handler_failed", logging.CRITICAL, agent=agent, error=repr(exc)[:500],
+def die(agent: str, exc: BaseException, logger: logging.Logger = log) -> NoReturn:
+    """A step failed (a bug, never bad input: that is counted and skipped). Exit at once, as a
+    SIGKILL would, rather than run on in an unknown state. Restarted, the worker resumes from its
+    durable states and markers (processors/runtime/cursor.py), so nothing is lost; the
+    supervisor (or `brain demo`) sees the exit."""
+    logs.event(logger, "process.handler_failed", logging.CRITICAL, agent=agent, error=repr(exc)[:500],
                exit_code=EXIT_HANDLER_FAILED)  # fmt: skip
     logging.exception("traceback of the failure")
     sys.stderr.flush()
     os._exit(EXIT_HANDLER_FAILED)
-
-
-def run_worker(app: Any, log_level: str) -> int:
-    from faust.worker import Worker
-
-    worker = Worker(app, loglevel=log_level.upper(), quiet=True, override_logging=False)
-    try:
-        worker.execute_from_commandline()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def await_chain(task: asyncio.Task) -> list[str]:
@@ -72,10 +60,10 @@ def await_chain(task: asyncio.Task) -> list[str]:
 
 
 @contextmanager
-def slow_batch_watch(agent: str, after_s: float) -> Iterator[None]:
-    """Log `process.batch_slow` (with where the handler waits) when one batch takes longer than
-    `after_s`, and again every `after_s` while it lasts: a handler stuck on an await must show
-    where — Faust's own report of a stuck rebalance (`wait_empty`) names only the events."""
+def slow_step_watch(agent: str, after_s: float, logger: logging.Logger = log) -> Iterator[None]:
+    """Log `process.batch_slow` (with where the step waits) when one step takes longer than
+    `after_s`, and again every `after_s` while it lasts: a step stuck on an await must show where
+    (a rebalance waits for it)."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     started = loop.time()
@@ -84,7 +72,7 @@ def slow_batch_watch(agent: str, after_s: float) -> Iterator[None]:
     def report() -> None:
         nonlocal handle
         where = " <- ".join(reversed(await_chain(task))) if task is not None else ""
-        logs.event(log, "process.batch_slow", logging.WARNING, agent=agent,
+        logs.event(logger, "process.batch_slow", logging.WARNING, agent=agent,
                    seconds=round(loop.time() - started, 1), waiting_in=where[:2000])  # fmt: skip
         handle = loop.call_later(after_s, report)
 

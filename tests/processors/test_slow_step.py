@@ -1,5 +1,5 @@
-"""A batch handler stuck on an await is reported with where it waits (`process.batch_slow`):
-Faust's report of a stuck rebalance (`wait_empty`) names only the events it waits for."""
+"""A step stuck on an await is reported with where it waits (`process.batch_slow`): a rebalance
+waits for the step in hand, and the report must say where that step waits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from processors.worker import slow_batch_watch
+from processors.runtime.watch import slow_step_watch
 
 
 async def _stuck_in_a_read(never: asyncio.Event) -> None:
@@ -16,7 +16,7 @@ async def _stuck_in_a_read(never: asyncio.Event) -> None:
 
 
 async def _handler(never: asyncio.Event) -> None:
-    with slow_batch_watch("machines", 0.05):
+    with slow_step_watch("machines", 0.05):
         await _stuck_in_a_read(never)
 
 
