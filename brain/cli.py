@@ -31,7 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("ingest.simulator.cli", "deterministic simulated factory: MQTT (JSON, Sparkplug B), JSONL"),
     "sink": ("processors.sink.cli", "Kafka -> InfluxDB: KPIs, alerts (and raw readings with --raw)"),
     "influx": ("processors.sink.influx_init", "influx init: create the databases/buckets and retention"),
-    "kafka": ("brain.kafka_cli", "kafka init|describe: the platform's topics on your own cluster (RF, min ISR)"),
+    "kafka": (
+        "brain.kafka_cli",
+        "kafka init|describe: the platform's topics on your own cluster (RF, min ISR)",
+    ),
     "secrets": ("brain.secrets", "secrets init: write .env for docker compose with generated passwords"),
 }
 

@@ -1,4 +1,5 @@
-"""The v1 records every component exchanges: Reading (canonical telemetry) and the KPI record fields.
+"""The v1 Reading every component exchanges (canonical telemetry); the KPI record's field names
+are words of brain/vocabulary.py.
 
 Readings travel as JSON objects; `Reading` is the typed, validated in-process form. Keep this
 module free of I/O and of third-party imports: the ingest parsers and the KPI core both use it.
@@ -106,36 +107,3 @@ def _epoch_ms(value: Any, name: str) -> int:
             raise RecordError(f"reading.{name}: expected integer epoch milliseconds, found {value!r}")
         value = int(value)
     return value
-
-
-# KPI record (v1): the field names, in the order records are written.
-KPI_IDENTITY_FIELDS = ("scope", "site", "line", "machine", "window", "start", "end", "shift", "final")
-KPI_TIME_FIELDS = ("pot_s", "pdot_s", "pbt_s", "apt_s", "aust_s", "adet_s", "adot_s", "unknown_s")
-KPI_QUANTITY_FIELDS = ("pq", "sq", "gq", "failures")
-KPI_OUTPUT_FIELDS = (
-    "availability",
-    "performance",
-    "quality",
-    "oee",
-    "nee",
-    "throughput_per_h",
-    "mtbf_s",
-    "mttr_s",
-)
-KPI_ENERGY_FIELDS = (
-    "energy_kwh",
-    "energy_kvarh",
-    "avg_kw",
-    "peak_demand_kw",
-    "power_factor",
-    "load_factor",
-    "sec_kwh_per_unit",
-    "co2_kg",
-    "cost",
-    "kwh_peak",
-    "kwh_flat",
-    "kwh_valley",
-)
-KPI_FIELDS = (
-    KPI_IDENTITY_FIELDS + KPI_TIME_FIELDS + KPI_QUANTITY_FIELDS + KPI_OUTPUT_FIELDS + KPI_ENERGY_FIELDS
-)

@@ -13,14 +13,16 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from brain import vocabulary
 from brain.records import Reading, Value
 from ingest.config import IngestConfig
 from ingest.reasons import Reason
 
 # Core vocabulary (ARCHITECTURE.md, MQTT contract v1). Packs add metrics; unknown ones pass as generic.
-STATES = frozenset({"running", "idle", "setup", "planned_stop", "fault", "offline"})
-COUNTER_METRICS = frozenset({"count_total", "count_scrap", "energy_kwh", "energy_kvarh"})
-NUMERIC_METRICS = COUNTER_METRICS | {"power_kw", "power_kvar"}
+STATES = frozenset(vocabulary.STATES)
+_KINDS = vocabulary.CORE_METRICS
+COUNTER_METRICS = frozenset(m for m, kind in _KINDS.items() if kind == vocabulary.COUNTER)
+NUMERIC_METRICS = COUNTER_METRICS | {m for m, kind in _KINDS.items() if kind == vocabulary.GAUGE}
 
 NAME_CHARS = "A-Za-z0-9_.-"
 MAX_LEVEL_CHARS = 64

@@ -19,7 +19,8 @@ from pathlib import Path
 from brain import logs
 from brain.plant import PlantConfigError, load_plant
 from brain.settings import Settings, SettingsError
-from processors.options import WINDOWS, ProcessorOptions
+from brain.vocabulary import WINDOWS
+from processors.options import ProcessorOptions
 
 log = logging.getLogger("brain.process")
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from brain.plant import Machine
+from brain.vocabulary import WINDOWS
 from processors.kpi import OK, REPLAYED, TOO_LATE, Context, ReplayMachine, machine_partial, merge
 from processors.kpi.calendar import MINUTE
 
@@ -61,7 +62,7 @@ class MachineStream:
         machine: Machine,
         ctx: Context,
         grace_ms: int,
-        windows: tuple[str, ...] = ("1m", "15m", "1h", "shift", "day"),
+        windows: tuple[str, ...] = WINDOWS,
         stale_counter_ms: int = 6 * 3_600_000,
     ) -> None:
         self.machine, self.ctx, self.grace_ms = machine, ctx, grace_ms
@@ -277,7 +278,7 @@ class MachineStream:
         machine: Machine,
         ctx: Context,
         grace_ms: int,
-        windows: tuple[str, ...] = ("1m", "15m", "1h", "shift", "day"),
+        windows: tuple[str, ...] = WINDOWS,
         stale_counter_ms: int = 6 * 3_600_000,
     ) -> MachineStream:
         ms = cls(machine, ctx, grace_ms, windows, stale_counter_ms)

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from brain import settings as _s
-
-WINDOWS = ("1m", "15m", "1h", "shift", "day")
+from brain.vocabulary import WINDOWS
 
 
 @dataclass(frozen=True, slots=True)

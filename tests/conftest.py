@@ -43,3 +43,11 @@ def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateS
     """A private stack on free ports (tests/private_stack.py), started on first use, once per run:
     for tests that kill or freeze servers or need an empty cluster. Never the shared servers."""
     yield from start_private_stack(tmp_path_factory)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that uses the real servers is marked `stack`, whether the module says so or not:
+    `make unit` (`-m "not stack and not faults and not bench"`) then runs without any server."""
+    for item in items:
+        if {"stack", "private_stack"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.stack)

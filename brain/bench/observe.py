@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from brain import logs
 from brain.bench.load import MINUTE
 from brain.settings import KPI_DATABASE, TOPIC_READINGS, Settings
+from brain.vocabulary import SCOPES
 
 if TYPE_CHECKING:
     from brain.bench.cli import Bench
@@ -218,7 +219,7 @@ class KpiPoller(threading.Thread):
             ref = (start + MINUTE + grace_ms - shift_ms) / 1000  # window end + grace on the wall clock
             by_scope.setdefault(scope, []).append(seen - ref)
         out: dict[str, Any] = {"windows_expected": self.expected, "windows_final": len(self.seen)}
-        for scope in ("machine", "line", "site"):
+        for scope in SCOPES:
             v = by_scope.get(scope, [])
             out[scope] = {
                 "p50_s": round(pct(v, 0.5) or 0.0, 2) if v else None,

@@ -16,20 +16,23 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from brain.plant.model import STATES, PlantConfigError, Site
+from brain.plant.model import PlantConfigError, Site
+from brain.vocabulary import (
+    KPI_ENERGY_FIELDS,
+    KPI_OUTPUT_FIELDS,
+    KPI_QUANTITY_FIELDS,
+    KPI_TIME_FIELDS,
+    SCOPES,
+    STATES,
+    WINDOWS,
+)
 
 SEVERITIES = ("info", "warning", "critical")
-LEVELS = ("machine", "line", "site")
+LEVELS = SCOPES
 LANGUAGES = ("zh", "en")
 RECORDS = ("final", "any")
-KPI_WINDOWS = ("1m", "15m", "1h", "shift", "day")
-KPI_NUMERIC_FIELDS = (
-    "pot_s", "pdot_s", "pbt_s", "apt_s", "aust_s", "adet_s", "adot_s", "unknown_s",
-    "pq", "sq", "gq", "failures",
-    "availability", "performance", "quality", "oee", "nee", "throughput_per_h", "mtbf_s", "mttr_s",
-    "energy_kwh", "energy_kvarh", "avg_kw", "peak_demand_kw", "power_factor", "load_factor",
-    "sec_kwh_per_unit", "co2_kg", "cost", "kwh_peak", "kwh_flat", "kwh_valley",
-)  # fmt: skip
+KPI_WINDOWS = WINDOWS
+KPI_NUMERIC_FIELDS = KPI_TIME_FIELDS + KPI_QUANTITY_FIELDS + KPI_OUTPUT_FIELDS + KPI_ENERGY_FIELDS
 # Placeholders a message template may use (`{value:.2f}`, `{machine}`, ...).
 TEMPLATE_FIELDS = (
     "id", "rule", "type", "state", "severity", "scope", "where", "site", "line", "machine", "value",

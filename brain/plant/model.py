@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_GRID_FACTOR = 0.5703  # kg CO2 per kWh (China MEE national grid factor 2023-2025)
 DEFAULT_POWER_MAX_GAP_S = 300.0
-STATES = ("running", "setup", "fault", "idle", "planned_stop", "offline")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PERIODS = ("peak", "flat", "valley")
 UNKNOWN_AS = ("loss", "planned")

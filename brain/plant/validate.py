@@ -18,7 +18,6 @@ from brain.plant.model import (
     DEFAULT_TIMEZONE,
     JIANGSU_2025,
     PERIODS,
-    STATES,
     UNKNOWN_AS,
     Break,
     Line,
@@ -32,6 +31,7 @@ from brain.plant.model import (
     _code_key,
     _minutes,
 )
+from brain.vocabulary import STATES
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")

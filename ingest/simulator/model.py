@@ -20,11 +20,13 @@ import math
 import random
 from collections.abc import Iterator
 
+from brain import vocabulary
 from brain.plant import Machine
 from ingest.simulator.params import MachineParams
 from ingest.simulator.schedule import BREAK, SCHEDULED, Segment
 
-RUNNING, SETUP, FAULT, IDLE, PLANNED, OFFLINE = "running", "setup", "fault", "idle", "planned_stop", "offline"
+RUNNING, SETUP, FAULT, IDLE = vocabulary.RUNNING, vocabulary.SETUP, vocabulary.FAULT, vocabulary.IDLE
+PLANNED, OFFLINE = vocabulary.PLANNED_STOP, vocabulary.OFFLINE
 _KWH = 3_600_000.0  # kW x ms -> kWh
 _NEVER = 1 << 62
 _SETUP_SIGMA, _IDLE_SIGMA = 0.4, 0.7

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from brain.vocabulary import FIRING, RESOLVED
+
 BREACH, BAND, OK = "breach", "band", "ok"
-FIRING, RESOLVED = "firing", "resolved"
 
 
 @dataclass(frozen=True, slots=True)

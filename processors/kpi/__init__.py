@@ -17,23 +17,20 @@ Nothing here imports faust, kafka, paho or influxdb.
 
 from processors.kpi.aggregate import Context, empty, machine_partial, merge, merge_all, window_partials
 from processors.kpi.batch import BatchStats, compute_records, sort_key
-from processors.kpi.calendar import WINDOW_KINDS, Calendar, ShiftInstance, Window
+from processors.kpi.calendar import Calendar, ShiftInstance, Window
 from processors.kpi.counters import increase
 from processors.kpi.demand import peak_demand_kw, projected_demand_kw
 from processors.kpi.energy import power_factor
 from processors.kpi.engine import METRICS, MachineFold
-from processors.kpi.finalize import EXTRA_FIELDS, RECORD_FIELDS, to_record
+from processors.kpi.finalize import to_record
 from processors.kpi.replay import OK, REPLAYED, TOO_LATE, ReplayMachine
 from processors.kpi.tariff import Tou
 
 __all__ = [
-    "EXTRA_FIELDS",
     "METRICS",
     "OK",
-    "RECORD_FIELDS",
     "REPLAYED",
     "TOO_LATE",
-    "WINDOW_KINDS",
     "BatchStats",
     "Calendar",
     "Context",

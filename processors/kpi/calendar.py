@@ -16,7 +16,6 @@ from brain.plant import Shift
 
 MINUTE = 60_000
 WINDOW_SIZES = {"1m": MINUTE, "15m": 15 * MINUTE, "1h": 60 * MINUTE}
-WINDOW_KINDS = ("1m", "15m", "1h", "shift", "day", "all")
 UNSCHEDULED, SCHEDULED, BREAK = 0, 1, 2
 _UTC = dt.UTC
 

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 from brain import logs
 from brain.plant import PlantConfigError, load_plant
 from brain.records import Reading, RecordError
+from brain.vocabulary import WINDOW_KINDS
 from processors.kpi.batch import BatchStats, Row, compute_records
-from processors.kpi.calendar import WINDOW_KINDS
 
 log = logging.getLogger("brain.kpi")
 CSV_HEADER = ["site", "line", "machine", "metric", "value", "ts"]

@@ -1,24 +1,15 @@
-"""Finalize (result): a partial + identity -> one KPI record v1 (a flat dict, KPI_FIELDS order,
-then the documented extras)."""
+"""Finalize (result): a partial + identity -> one KPI record v1 (a flat dict in the order of
+brain.vocabulary.KPI_RECORD_FIELDS: the v1 fields, then the documented extras)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from brain.records import KPI_FIELDS
+from brain.vocabulary import KPI_RECORD_FIELDS
 from processors.kpi.aggregate import Context
 from processors.kpi.energy import energy_kpis
 from processors.kpi.oee import good_quantity, output_kpis
 
-EXTRA_FIELDS = (
-    "technical_efficiency",
-    "setup_rate",
-    "scrap_ratio",
-    "sec_kwh_per_pq",
-    "pq_unscheduled",
-    "performance_suspect",
-)
-RECORD_FIELDS = KPI_FIELDS + EXTRA_FIELDS
 _TIME = (
     ("pot_s", "pot"),
     ("pdot_s", "pdot"),
@@ -69,4 +60,4 @@ def to_record(
     rec.update(out)
     rec.update(energy)
     rec["pq_unscheduled"] = p["pq_off"] if counted else None
-    return {k: rec[k] for k in RECORD_FIELDS}
+    return {k: rec[k] for k in KPI_RECORD_FIELDS}

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from brain import vocabulary
 from brain.plant import state_code_key
 
 RUNNING, SETUP, FAULT, IDLE, PLANNED_STOP = 0, 1, 2, 3, 4
 OFFLINE = -1
 STATE_INDEX = {
-    "running": RUNNING,
-    "setup": SETUP,
-    "fault": FAULT,
-    "idle": IDLE,
-    "planned_stop": PLANNED_STOP,
-    "offline": OFFLINE,
+    vocabulary.RUNNING: RUNNING,
+    vocabulary.SETUP: SETUP,
+    vocabulary.FAULT: FAULT,
+    vocabulary.IDLE: IDLE,
+    vocabulary.PLANNED_STOP: PLANNED_STOP,
+    vocabulary.OFFLINE: OFFLINE,
 }
 STATE_NAMES = {v: k for k, v in STATE_INDEX.items()}
 

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brain.plant.alerts import SEVERITIES
+from brain.vocabulary import ALERT_STATES
 
 KINDS = ("dingtalk", "wecom", "feishu", "generic")
 LANGS = ("zh", "en", "both")
-STATES = ("firing", "resolved")
+STATES = ALERT_STATES
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _SECRET_KEYS = ("url", "webhook", "secret", "token", "key", "access_token", "password")

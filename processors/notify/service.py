@@ -23,6 +23,7 @@ import orjson
 from brain import logs
 from brain import settings as _s
 from brain.settings import Settings
+from brain.vocabulary import ALERT_STATES
 from processors.notify.config import NotifyConfig
 from processors.notify.delivery import Deliverer
 
@@ -70,7 +71,7 @@ class Notifier:
         if (
             not isinstance(event, dict)
             or not event.get("id")
-            or event.get("state") not in ("firing", "resolved")
+            or event.get("state") not in ALERT_STATES
         ):
             self.counts["bad"] += 1
             logs.event(log, "notify.bad_event", logging.WARNING)

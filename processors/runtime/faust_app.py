@@ -171,6 +171,9 @@ class FaustRuntime:
         from faust.worker import Worker
 
         worker = Worker(self.app, loglevel=log_level.upper(), quiet=True, override_logging=False)
+        # Faust's terminal spinner writes ESC[?25l / ESC[?25h to stdout even when it is a log
+        # file; our logs are one line per event
+        worker.spinner = None
         try:
             worker.execute_from_commandline()
         except SystemExit as exc:

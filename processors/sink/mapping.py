@@ -16,22 +16,22 @@ from typing import Any
 
 import orjson
 
-from brain.records import (
+from brain.records import Reading, RecordError
+from brain.vocabulary import (
+    ALERT_STATES,
     KPI_IDENTITY_FIELDS,
     KPI_OUTPUT_FIELDS,
     KPI_QUANTITY_FIELDS,
     KPI_TIME_FIELDS,
-    Reading,
-    RecordError,
+    SCOPES,
+    WINDOW_KINDS,
 )
 from processors.sink.lineproto import FieldValue, Int, Point, make_tags
 from processors.sink.reasons import Reason
 
 KPI, RAW = "kpi", "raw"  # logical targets: the KPI database/bucket and the raw one
 
-SCOPES = ("machine", "line", "site")
-WINDOWS = ("1m", "15m", "1h", "shift", "day", "all")
-ALERT_STATES = ("firing", "resolved")
+WINDOWS = WINDOW_KINDS  # a record of `brain kpi --window all` may be written too
 
 # Written even when null (as 0.0): see "Corrections and nulls" in docs/SCHEMA.md.
 ALWAYS_WRITTEN = KPI_TIME_FIELDS + KPI_QUANTITY_FIELDS

@@ -36,16 +36,16 @@ from brain.kafka_offsets import end_offsets as end_offsets  # re-exported for th
 from brain.kafka_offsets import start_new_group_at_end
 from brain.pipeline import Pipeline
 from brain.plant import Plant
-from brain.records import KPI_IDENTITY_FIELDS, KPI_QUANTITY_FIELDS, KPI_TIME_FIELDS
 from brain.settings import KPI_DATABASE, TOPIC_KPIS, TOPIC_READINGS, Settings
-from processors.kpi import RECORD_FIELDS, compute_records
+from brain.vocabulary import KPI_IDENTITY_FIELDS, KPI_QUANTITY_FIELDS, KPI_RECORD_FIELDS, KPI_TIME_FIELDS
+from processors.kpi import compute_records
 
 ROOT = Path(__file__).resolve().parents[2]
 Key = tuple[str, str | None, str | None, str, int]  # scope, line, machine, window, start
 CODES = {0: "offline", 1: "idle", 2: "running", 3: "setup", 4: "fault", 5: "planned_stop"}
 
 # Fields compared between a stream/InfluxDB record and brain kpi's (identity fields are the key).
-VALUE_FIELDS = tuple(f for f in RECORD_FIELDS if f not in KPI_IDENTITY_FIELDS)
+VALUE_FIELDS = tuple(f for f in KPI_RECORD_FIELDS if f not in KPI_IDENTITY_FIELDS)
 # The sink always writes these (null as 0.0); the other fields are left out when null.
 ALWAYS_WRITTEN = (*KPI_TIME_FIELDS, *KPI_QUANTITY_FIELDS, "failures")
 

@@ -8,8 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from brain.records import KPI_ENERGY_FIELDS, KPI_FIELDS
-from processors.kpi import EXTRA_FIELDS, RECORD_FIELDS
+from brain.vocabulary import KPI_ENERGY_FIELDS, KPI_EXTRA_FIELDS, KPI_FIELDS, KPI_RECORD_FIELDS
 from processors.sink import (
     ENERGY_FIELDS,
     OEE_FIELDS,
@@ -123,8 +122,8 @@ def test_every_numeric_kpi_is_a_float_so_field_types_never_conflict() -> None:
 def test_every_field_the_kpi_core_emits_has_a_home() -> None:
     # identity -> tags/time/fields, v1 KPIs -> oee or energy, extras -> oee; nothing is lost
     identity = {"scope", "site", "line", "machine", "window", "start", "end", "shift", "final"}
-    placed = identity | set(OEE_FIELDS) | set(ENERGY_FIELDS) | set(EXTRA_FIELDS)
-    assert set(RECORD_FIELDS) <= placed
+    placed = identity | set(OEE_FIELDS) | set(ENERGY_FIELDS) | set(KPI_EXTRA_FIELDS)
+    assert set(KPI_RECORD_FIELDS) <= placed
     assert set(KPI_FIELDS) - identity == set(OEE_FIELDS) | set(KPI_ENERGY_FIELDS)
     assert "sec_kwh_per_pq" in ENERGY_FIELDS
 

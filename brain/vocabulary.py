@@ -1,0 +1,83 @@
+"""The platform's words, each defined once: every other module imports them from here.
+
+Pure constants, no imports beyond the standard library: the ingest parsers, the KPI core, the
+processors, the sink, the alert rules and the dashboards all use them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- windows (shared/KPIS.md "Windows"): the stream's, and `brain kpi --window all` ---
+WINDOWS: Final = ("1m", "15m", "1h", "shift", "day")
+WINDOW_KINDS: Final = (*WINDOWS, "all")
+
+# --- scopes of a KPI record, machine -> line -> site ---
+SCOPES: Final = ("machine", "line", "site")
+
+# --- machine states (Reading v1 `state` values; numeric codes map to these per machine) ---
+RUNNING, SETUP, FAULT, IDLE = "running", "setup", "fault", "idle"
+PLANNED_STOP, OFFLINE = "planned_stop", "offline"
+STATES: Final = (RUNNING, SETUP, FAULT, IDLE, PLANNED_STOP, OFFLINE)
+
+# --- alert event states ---
+FIRING, RESOLVED = "firing", "resolved"
+ALERT_STATES: Final = (FIRING, RESOLVED)
+
+# --- metric kinds (shared/PACKS.md): how a metric's readings are folded ---
+COUNTER, GAUGE, FLAG, SAMPLE, TEXT = "counter", "gauge", "flag", "sample", "text"
+STATE = "state"  # the machine state: a held value of its own kind
+METRIC_KINDS: Final = (COUNTER, GAUGE, FLAG, SAMPLE, TEXT)
+
+# --- the core metrics (shared/ARCHITECTURE.md, "MQTT") and their kinds; packs add their own ---
+CORE_METRICS: Final = {
+    "state": STATE,
+    "count_total": COUNTER,
+    "count_scrap": COUNTER,
+    "energy_kwh": COUNTER,  # a cumulative meter: counter rules (reset, wrap)
+    "energy_kvarh": COUNTER,
+    "power_kw": GAUGE,
+    "power_kvar": GAUGE,
+}
+
+# --- KPI record (v1): the field names, in the order records are written ---
+KPI_IDENTITY_FIELDS: Final = ("scope", "site", "line", "machine", "window", "start", "end", "shift", "final")
+KPI_TIME_FIELDS: Final = ("pot_s", "pdot_s", "pbt_s", "apt_s", "aust_s", "adet_s", "adot_s", "unknown_s")
+KPI_QUANTITY_FIELDS: Final = ("pq", "sq", "gq", "failures")
+KPI_OUTPUT_FIELDS: Final = (
+    "availability",
+    "performance",
+    "quality",
+    "oee",
+    "nee",
+    "throughput_per_h",
+    "mtbf_s",
+    "mttr_s",
+)
+KPI_ENERGY_FIELDS: Final = (
+    "energy_kwh",
+    "energy_kvarh",
+    "avg_kw",
+    "peak_demand_kw",
+    "power_factor",
+    "load_factor",
+    "sec_kwh_per_unit",
+    "co2_kg",
+    "cost",
+    "kwh_peak",
+    "kwh_flat",
+    "kwh_valley",
+)
+KPI_FIELDS: Final = (
+    KPI_IDENTITY_FIELDS + KPI_TIME_FIELDS + KPI_QUANTITY_FIELDS + KPI_OUTPUT_FIELDS + KPI_ENERGY_FIELDS
+)
+# documented fields after the v1 ones (docs/KPI.md)
+KPI_EXTRA_FIELDS: Final = (
+    "technical_efficiency",
+    "setup_rate",
+    "scrap_ratio",
+    "sec_kwh_per_pq",
+    "pq_unscheduled",
+    "performance_suspect",
+)
+KPI_RECORD_FIELDS: Final = KPI_FIELDS + KPI_EXTRA_FIELDS
