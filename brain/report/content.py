@@ -117,6 +117,7 @@ def build(data: ReportData, lang: str = "en", now_ms: int | None = None) -> dict
     )
     seen_machines = {(r["line"], r["machine"]) for r in data.summary if r["scope"] == "machine"}
     missing = configured - len(seen_machines)
+    silent = silent_machines(data.summary)
     model: dict[str, Any] = {
         "title": _title(data, lang),
         "lang": lang,
@@ -139,11 +140,12 @@ def build(data: ReportData, lang: str = "en", now_ms: int | None = None) -> dict
         "generated_at": _local(now_ms, tz) if now_ms is not None else None,
         "currency": tariff.currency if tariff else "CNY",
         "prices_are_example": bool(tariff and tariff.prices_are_example),
-        "empty": rec is None,
+        "empty": rec is None or (bool(seen_machines) and len(silent) == len(seen_machines)),
+        "machines_without_data": silent,
     }
-    if rec is None:
+    if model["empty"]:
         what = t("site" if scope.line is None else "line", lang) + f" {scope.label}"
-        gaps = _missing_text(data)
+        gaps = _missing_text(data) if rec is None else t("no_data.machines", lang, machines=", ".join(silent))
         model["no_data"] = t("no_data.detail", lang, what=what, period=period.label, missing=gaps)
     model["tiles"] = _tiles(rec, data, site_cfg.contracted_demand_kw, lang)
     model["waterfall"] = waterfall(rec)
@@ -188,6 +190,18 @@ def build(data: ReportData, lang: str = "en", now_ms: int | None = None) -> dict
     )
     model["quality"] = _quality(data, rec, missing, lang)
     return model
+
+
+def silent_machines(records: list[dict[str, Any]]) -> list[str]:
+    """Machines whose record holds no measured data: no state time, no count, no energy."""
+    out = []
+    for r in records:
+        if r["scope"] != "machine":
+            continue
+        timed = sum(r[f] or 0.0 for f in ("apt_s", "aust_s", "adet_s", "adot_s"))
+        if not timed and r["pq"] is None and r["energy_kwh"] is None:
+            out.append(f"{r['line']}/{r['machine']}")
+    return out
 
 
 def _missing_text(data: ReportData) -> str:
@@ -302,5 +316,6 @@ def _quality(data: ReportData, rec: dict[str, Any] | None, missing: int, lang: s
         "deadletters_counted": data.deadletters is not None,
         "provisional_records": provisional,
         "machines_without_records": missing,
+        "machines_without_data": silent_machines(data.summary),
         "notes": notes,
     }

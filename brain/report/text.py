@@ -121,10 +121,15 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "no_data": ("No data for this period", "本时段无数据"),
     "no_data.detail": (
-        "No KPI records for {what} in {period}: {missing}.",
-        "{period} 内 {what} 无 KPI 记录：{missing}。",
+        "No data for {what} in {period}: {missing}.",
+        "{period} 内 {what} 无数据：{missing}。",
     ),
     "no_alerts": ("No alerts in this period.", "本时段无告警。"),
+    "no_data.machines": (
+        "no state, counter or energy readings from {machines}",
+        "以下设备无状态、计数或电能数据：{machines}",
+    ),
+    "dq.silent": ("machines without data", "无数据的设备"),
     "alerts_na": ("Alerts are not part of a readings file.", "数据文件不含告警。"),
     "timeline_subset": (
         "{n} of {total} machines, most lost time first",
