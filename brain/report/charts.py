@@ -135,15 +135,18 @@ def timeline(model: dict[str, Any], lang: str) -> Figure:
     start = model["timeline"]["start"]
     names = list(machines)
     for y, name in enumerate(names):
+        spans: dict[str, list[tuple[float, float]]] = {state: [] for state in STATE_COLORS}
         for cell in machines[name]:
             total = sum(cell[s] for s in STATE_COLORS) or 1.0
             x, width = (cell["start"] - start) / 3.6e6, (cell["end"] - cell["start"]) / 3.6e6
-            offset = 0.0
-            for state, color in STATE_COLORS.items():
+            for state in STATE_COLORS:  # each cell split in proportion to its time elements
                 share = cell[state] / total
                 if share > 0:
-                    ax.barh(y, width * share, left=x + width * offset, height=0.8, color=color, linewidth=0)
-                    offset += share
+                    spans[state].append((x, width * share))
+                    x += width * share
+        for state, color in STATE_COLORS.items():
+            if spans[state]:
+                ax.broken_barh(spans[state], (y - 0.4, 0.8), facecolors=color, linewidth=0)
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.invert_yaxis()
     hours = (model["timeline"]["end"] - start) / 3.6e6
