@@ -72,8 +72,15 @@ def waterfall(model: dict[str, Any], lang: str) -> Figure:
     for i, s in enumerate(steps):
         if s["loss_hours"]:
             ax.bar(i, s["loss_hours"], bottom=s["hours"], color="#f8d7d6", edgecolor="#d64541", linewidth=0.6)
-            ax.text(i, s["hours"] + s["loss_hours"], f"-{s['loss_hours']:.1f}", ha="center", va="bottom",
-                    fontsize=7, color="#d64541")  # fmt: skip
+            ax.text(
+                i,
+                s["hours"] + s["loss_hours"],
+                f"-{s['loss_hours']:.1f}",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color="#d64541",
+            )
         ax.text(i, s["hours"] / 2, f"{s['hours']:.1f}", ha="center", va="center", fontsize=8, color="white")
     ax.set_xticks(range(len(steps)), labels, fontsize=7)
     return fig
@@ -113,8 +120,14 @@ def output(model: dict[str, Any], lang: str) -> Figure:
     ax.bar(x, [r["gq"] or 0 for r in rows], color="#2e9d4d", width=0.5, label=t("col.gq", lang))
     ideal = [r["ideal"] for r in rows]
     if any(v is not None for v in ideal):
-        ax.step(x, [v if v is not None else float("nan") for v in ideal], where="mid", color=IDEAL,
-                linestyle="--", label=t("ideal", lang))  # fmt: skip
+        ax.step(
+            x,
+            [v if v is not None else float("nan") for v in ideal],
+            where="mid",
+            color=IDEAL,
+            linestyle="--",
+            label=t("ideal", lang),
+        )
     step = max(1, len(rows) // 12)
     ax.set_xticks(list(x)[::step], [r["label"] for r in rows][::step], fontsize=7)
     ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)

@@ -85,16 +85,31 @@ def run(args: argparse.Namespace) -> int:
     from brain.report.influx import InfluxUnavailable
 
     try:
-        written = make(plant, period, scope, source, Path(args.out), lang=args.lang, deadletters=deadletters,
-                       with_png=not args.no_png)  # fmt: skip
+        written = make(
+            plant,
+            period,
+            scope,
+            source,
+            Path(args.out),
+            lang=args.lang,
+            deadletters=deadletters,
+            with_png=not args.no_png,
+        )
     except InfluxUnavailable as exc:
         print(f"brain report: {exc}", file=sys.stderr)
         return 1
     except ChromiumError as exc:
         print(f"brain report: {exc} (or use --no-png)", file=sys.stderr)
         return 1
-    logs.event(log, "report.written", period=period.label, scope=scope.label, dir=str(written.directory),
-               records=len(written.records), empty=written.model["empty"])  # fmt: skip
+    logs.event(
+        log,
+        "report.written",
+        period=period.label,
+        scope=scope.label,
+        dir=str(written.directory),
+        records=len(written.records),
+        empty=written.model["empty"],
+    )
     print(f"report {period.label} {scope.label}: {written.directory}/")
     for name in ("report.html", "report.png", "report.xlsx", "report.json"):
         if written.path(name).exists():
@@ -124,8 +139,9 @@ def _source(args: argparse.Namespace, plant, scope, period):
         from brain.report.deadletters import count_deadletters
 
         try:
-            deadletters = count_deadletters(settings, scope.site, period.start, period.end,
-                                            sparkplug=plant.sparkplug, timeout_s=15)  # fmt: skip
+            deadletters = count_deadletters(
+                settings, scope.site, period.start, period.end, sparkplug=plant.sparkplug, timeout_s=15
+            )
         except Exception as exc:  # Kafka down: the report says "not counted" instead of failing
             logs.event(log, "report.deadletters_unavailable", logging.WARNING, error=repr(exc)[:200])
     return InfluxSource(plant, InfluxReader(settings)), deadletters

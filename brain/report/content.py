@@ -75,13 +75,25 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
         sum((r.get(f) or 0.0) for f in ("aust_s", "adet_s", "adot_s")) if r.get("pot_s") is not None else None
     )
     return {
-        "oee": r["oee"], "availability": r["availability"], "performance": r["performance"],
-        "quality": r["quality"], "pq": r["pq"], "gq": r["gq"], "sq": r["sq"], "apt_h": _h(r["apt_s"]),
-        "downtime_h": _h(down), "unknown_h": _h(r["unknown_s"]), "failures": r["failures"],
-        "mttr_min": None if r["mttr_s"] is None else r["mttr_s"] / 60, "kwh": r["energy_kwh"],
-        "sec": r["sec_kwh_per_unit"], "peak_kw": r["peak_demand_kw"], "cost": r["cost"],
-        "co2_kg": r["co2_kg"], "final": r["final"],
-    }  # fmt: skip
+        "oee": r["oee"],
+        "availability": r["availability"],
+        "performance": r["performance"],
+        "quality": r["quality"],
+        "pq": r["pq"],
+        "gq": r["gq"],
+        "sq": r["sq"],
+        "apt_h": _h(r["apt_s"]),
+        "downtime_h": _h(down),
+        "unknown_h": _h(r["unknown_s"]),
+        "failures": r["failures"],
+        "mttr_min": None if r["mttr_s"] is None else r["mttr_s"] / 60,
+        "kwh": r["energy_kwh"],
+        "sec": r["sec_kwh_per_unit"],
+        "peak_kw": r["peak_demand_kw"],
+        "cost": r["cost"],
+        "co2_kg": r["co2_kg"],
+        "final": r["final"],
+    }
 
 
 ROW_COLUMNS = (
@@ -158,13 +170,26 @@ def build(data: ReportData, lang: str = "en", now_ms: int | None = None) -> dict
         label = (
             t(f"state.{name}" if basis == "element" else f"loss.{name}", lang) if basis != "reason" else name
         )
-        model["pareto"]["rows"].append({"name": name, "label": label, "category": category,
-                                        "hours": seconds / 3600, "cumulative": cum / total})  # fmt: skip
+        model["pareto"]["rows"].append(
+            {
+                "name": name,
+                "label": label,
+                "category": category,
+                "hours": seconds / 3600,
+                "cumulative": cum / total,
+            }
+        )
     model["output"] = [
-        {"start": r["start"], "label": _local(r["start"], tz)[11 if period.kind != "month" else 5 :][:5],
-         "pq": r["pq"], "gq": r["gq"], "ideal": ideal_units(r), "final": r["final"]}
+        {
+            "start": r["start"],
+            "label": _local(r["start"], tz)[11 if period.kind != "month" else 5 :][:5],
+            "pq": r["pq"],
+            "gq": r["gq"],
+            "ideal": ideal_units(r),
+            "final": r["final"],
+        }
         for r in data.series
-    ]  # fmt: skip
+    ]
     model["demand"] = [
         {"start": r["start"], "label": _local(r["start"], tz)[5:], "kw": r["peak_demand_kw"]}
         for r in data.demand
@@ -175,8 +200,9 @@ def build(data: ReportData, lang: str = "en", now_ms: int | None = None) -> dict
     for p in ("peak", "flat", "valley"):
         kwh = rec.get(f"kwh_{p}") if rec else None
         cost = kwh * prices[p] if kwh is not None and p in prices else None
-        model["tou"].append({"period": p, "label": t(f"tou.{p}", lang), "kwh": kwh, "price": prices.get(p),
-                             "cost": cost})  # fmt: skip
+        model["tou"].append(
+            {"period": p, "label": t(f"tou.{p}", lang), "kwh": kwh, "price": prices.get(p), "cost": cost}
+        )
     model["timeline"] = _timeline(data)
     model["timeline_note"] = (
         t("timeline_subset", lang, n=len(model["timeline"]["machines"]), total=machines_in_scope)
@@ -219,22 +245,49 @@ def _tiles(rec: dict[str, Any] | None, data: ReportData, contracted: float | Non
     r = rec or {}
     ideal = ideal_units(r) if rec else None
     tiles = [
-        {"key": "oee", "label": t("tile.oee", lang), "value": r.get("oee"), "unit": "%",
-         "parts": [{"label": t(k, lang), "value": r.get(k), "unit": "%"}
-                   for k in ("availability", "performance", "quality")]},
-        {"key": "output", "label": t("tile.output", lang), "value": r.get("pq"), "unit": "",
-         "ideal": ideal, "ratio": (r["pq"] / ideal) if ideal and r.get("pq") is not None else None},
-        {"key": "good", "label": t("tile.good", lang), "value": r.get("gq"), "unit": "",
-         "scrap": r.get("sq")},
+        {
+            "key": "oee",
+            "label": t("tile.oee", lang),
+            "value": r.get("oee"),
+            "unit": "%",
+            "parts": [
+                {"label": t(k, lang), "value": r.get(k), "unit": "%"}
+                for k in ("availability", "performance", "quality")
+            ],
+        },
+        {
+            "key": "output",
+            "label": t("tile.output", lang),
+            "value": r.get("pq"),
+            "unit": "",
+            "ideal": ideal,
+            "ratio": (r["pq"] / ideal) if ideal and r.get("pq") is not None else None,
+        },
+        {
+            "key": "good",
+            "label": t("tile.good", lang),
+            "value": r.get("gq"),
+            "unit": "",
+            "scrap": r.get("sq"),
+        },
         {"key": "kwh", "label": t("tile.kwh", lang), "value": r.get("energy_kwh"), "unit": "kWh"},
         {"key": "sec", "label": t("tile.sec", lang), "value": r.get("sec_kwh_per_unit"), "unit": "kWh"},
-        {"key": "demand", "label": t("tile.demand", lang), "value": r.get("peak_demand_kw"), "unit": "kW",
-         "contracted": contracted,
-         "ratio": r["peak_demand_kw"] / contracted if contracted and r.get("peak_demand_kw") else None},
-        {"key": "cost", "label": t("tile.cost", lang), "value": r.get("cost"),
-         "unit": data.plant.tariff.currency if data.plant.tariff else "CNY"},
+        {
+            "key": "demand",
+            "label": t("tile.demand", lang),
+            "value": r.get("peak_demand_kw"),
+            "unit": "kW",
+            "contracted": contracted,
+            "ratio": r["peak_demand_kw"] / contracted if contracted and r.get("peak_demand_kw") else None,
+        },
+        {
+            "key": "cost",
+            "label": t("tile.cost", lang),
+            "value": r.get("cost"),
+            "unit": data.plant.tariff.currency if data.plant.tariff else "CNY",
+        },
         {"key": "co2", "label": t("tile.co2", lang), "value": r.get("co2_kg"), "unit": "kg"},
-    ]  # fmt: skip
+    ]
     return tiles
 
 
@@ -285,11 +338,17 @@ def _alerts(data: ReportData, lang: str) -> list[dict[str, Any]]:
     episodes: dict[tuple, dict[str, Any]] = {}
     for e in data.alerts:
         key = (e.get("id"), e.get("started"))
-        ep = episodes.setdefault(key, {
-            "severity": e.get("severity"), "rule": e.get("rule"),
-            "where": "/".join(x for x in (e.get("site"), e.get("line"), e.get("machine")) if x),
-            "started": e.get("started") or e["ts"], "ended": None, "message": e.get("message") or "",
-        })  # fmt: skip
+        ep = episodes.setdefault(
+            key,
+            {
+                "severity": e.get("severity"),
+                "rule": e.get("rule"),
+                "where": "/".join(x for x in (e.get("site"), e.get("line"), e.get("machine")) if x),
+                "started": e.get("started") or e["ts"],
+                "ended": None,
+                "message": e.get("message") or "",
+            },
+        )
         if e.get("state") == "resolved":
             ep["ended"] = e.get("ended") or e["ts"]
     out = []

@@ -155,9 +155,14 @@ def collect(plant: Plant, period: Period, scope: Scope, source: Source) -> Repor
     chosen = _worst(summary, machines)
     tl_window = "day" if period.kind == "month" else "15m"
     timeline = source.records(
-        site=site, window=tl_window, start=cal.floor(a, 900_000), stop=b, scopes=("machine",),
-        line=line, machines=sorted({m for _, m in chosen}),
-    )  # fmt: skip
+        site=site,
+        window=tl_window,
+        start=cal.floor(a, 900_000),
+        stop=b,
+        scopes=("machine",),
+        line=line,
+        machines=sorted({m for _, m in chosen}),
+    )
     wanted = set(chosen)
     timeline = [r for r in timeline if (r["line"], r["machine"]) in wanted]
     breakdown: list[dict[str, Any]] = []
@@ -170,10 +175,19 @@ def collect(plant: Plant, period: Period, scope: Scope, source: Source) -> Repor
     if alerts is not None and line is not None:
         alerts = [e for e in alerts if e.get("line") in (None, line)]
     return ReportData(
-        plant=plant, period=period, scope=scope, source=source.name, summary=summary, series=series,
-        demand=demand, timeline=timeline, breakdown=breakdown, alerts=alerts, timeline_of=len(machines),
+        plant=plant,
+        period=period,
+        scope=scope,
+        source=source.name,
+        summary=summary,
+        series=series,
+        demand=demand,
+        timeline=timeline,
+        breakdown=breakdown,
+        alerts=alerts,
+        timeline_of=len(machines),
         uncovered_years=cal.uncovered_years(a, b),
-    )  # fmt: skip
+    )
 
 
 def _worst(summary: list[dict[str, Any]], machines: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -26,9 +26,12 @@ def count_deadletters(
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None,
-        request_timeout_ms=int(timeout_s * 1000), **settings.kafka_kwargs(),
-    )  # fmt: skip
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        request_timeout_ms=int(timeout_s * 1000),
+        **settings.kafka_kwargs(),
+    )
     try:
         parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         if not parts:

@@ -138,9 +138,16 @@ def records_from_rows(rows: Iterable[dict[str, str]], plant: Plant) -> list[dict
         if "end" not in fields:
             continue
         rec: dict[str, Any] = {
-            "scope": scope, "site": site, "line": line, "machine": machine, "window": window,
-            "start": start, "end": fields["end"], "shift": shift, "final": bool(fields.get("final")),
-        }  # fmt: skip
+            "scope": scope,
+            "site": site,
+            "line": line,
+            "machine": machine,
+            "window": window,
+            "start": start,
+            "end": fields["end"],
+            "shift": shift,
+            "final": bool(fields.get("final")),
+        }
         timed = (scope, site, line if scope != "site" else None, machine) in timed_scopes
         counted = "throughput_per_h" in fields
         for name in RECORD_FIELDS[9:]:

@@ -115,6 +115,15 @@ def _record(
     final: bool,
 ) -> dict[str, Any]:
     return to_record(
-        p, scope=scope, site=site, line=line, machine=machine, window="all", start=start, end=end,
-        shift=None, final=final, ctx=ctx,
-    )  # fmt: skip
+        p,
+        scope=scope,
+        site=site,
+        line=line,
+        machine=machine,
+        window="all",
+        start=start,
+        end=end,
+        shift=None,
+        final=final,
+        ctx=ctx,
+    )

@@ -55,8 +55,14 @@ def screenshot(html_path: Path, out: Path, height: int = 3000, timeout_s: float 
     for _ in range(4):
         with tempfile.TemporaryDirectory(prefix="brain-chromium-") as profile:
             shot = Path(profile) / "shot.png"
-            cmd = [browser, *FLAGS, f"--user-data-dir={profile}", f"--window-size={WIDTH},{height}",
-                   f"--screenshot={shot}", html_path.resolve().as_uri()]  # fmt: skip
+            cmd = [
+                browser,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={WIDTH},{height}",
+                f"--screenshot={shot}",
+                html_path.resolve().as_uri(),
+            ]
             try:
                 result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
             except subprocess.TimeoutExpired:

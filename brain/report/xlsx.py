@@ -41,9 +41,11 @@ def workbook(model: dict[str, Any], records: list[dict[str, Any]]) -> bytes:
     lang = model["lang"]
     wb = Workbook()
     wb.remove(wb.active)
-    summary = [[t("period", lang), model["period"]["label"], ""],
-               [t("col.start", lang), model["period"]["start_local"], model["timezone"]],
-               [t("col.end", lang), model["period"]["end_local"], model["timezone"]]]  # fmt: skip
+    summary = [
+        [t("period", lang), model["period"]["label"], ""],
+        [t("col.start", lang), model["period"]["start_local"], model["timezone"]],
+        [t("col.end", lang), model["period"]["end_local"], model["timezone"]],
+    ]
     for tile in model["tiles"]:
         summary.append([tile["label"], tile["value"], tile["unit"]])
         for part in tile.get("parts", []):
@@ -60,19 +62,42 @@ def workbook(model: dict[str, Any], records: list[dict[str, Any]]) -> bytes:
         header = [c["label"] for c in table["columns"]]
         pct = {i for i, c in enumerate(table["columns"]) if c.get("unit") == "%"}
         _sheet(wb, table["title"], header, table["rows"], pct)
-    _sheet(wb, t("chart.pareto", lang), ["name", "hours", "cumulative"],
-           [[r["label"], r["hours"], r["cumulative"]] for r in model["pareto"]["rows"]], {2})  # fmt: skip
-    _sheet(wb, t("chart.tou", lang), ["period", "kWh", "price", "cost"],
-           [[r["label"], r["kwh"], r["price"], r["cost"]] for r in model["tou"]])  # fmt: skip
+    _sheet(
+        wb,
+        t("chart.pareto", lang),
+        ["name", "hours", "cumulative"],
+        [[r["label"], r["hours"], r["cumulative"]] for r in model["pareto"]["rows"]],
+        {2},
+    )
+    _sheet(
+        wb,
+        t("chart.tou", lang),
+        ["period", "kWh", "price", "cost"],
+        [[r["label"], r["kwh"], r["price"], r["cost"]] for r in model["tou"]],
+    )
     _sheet(
         wb,
         t("chart.demand", lang),
         [t("col.start", lang), "kW"],
         [[r["label"], r["kw"]] for r in model["demand"]],
     )
-    _sheet(wb, t("table.alerts", lang), ["started", "ended", "min", "severity", "rule", "where", "message"],
-           [[a["started_local"], a["ended_local"], a["duration_min"], a["severity"], a["rule"], a["where"],
-             a["message"]] for a in model["alerts"]])  # fmt: skip
+    _sheet(
+        wb,
+        t("table.alerts", lang),
+        ["started", "ended", "min", "severity", "rule", "where", "message"],
+        [
+            [
+                a["started_local"],
+                a["ended_local"],
+                a["duration_min"],
+                a["severity"],
+                a["rule"],
+                a["where"],
+                a["message"],
+            ]
+            for a in model["alerts"]
+        ],
+    )
     fields = list(RECORD_FIELDS) + sorted({k for r in records for k in r} - set(RECORD_FIELDS))
     _sheet(wb, "records", fields, [[r.get(f) for f in fields] for r in records])
     buf = io.BytesIO()

@@ -30,11 +30,21 @@ def plant_data(site: str) -> dict[str, Any]:
         "timezone": "Asia/Shanghai",
         "calendar": "cn",
         "shifts": [
-            {"name": "day", "start": "08:00", "end": "20:00", "days": WEEKDAYS,
-             "breaks": [{"start": "12:00", "end": "12:30"}]},
-            {"name": "night", "start": "20:00", "end": "08:00", "days": WEEKDAYS,
-             "breaks": [{"start": "00:00", "end": "00:30"}]},
-        ],  # fmt: skip
+            {
+                "name": "day",
+                "start": "08:00",
+                "end": "20:00",
+                "days": WEEKDAYS,
+                "breaks": [{"start": "12:00", "end": "12:30"}],
+            },
+            {
+                "name": "night",
+                "start": "20:00",
+                "end": "08:00",
+                "days": WEEKDAYS,
+                "breaks": [{"start": "00:00", "end": "00:30"}],
+            },
+        ],
         "tariff": {"prices": {"peak": 1.0812, "flat": 0.6435, "valley": 0.2983}, "prices_are_example": True},
         "sites": [
             {
@@ -52,7 +62,10 @@ def plant_data(site: str) -> dict[str, Any]:
                     {
                         "id": "cnc1",
                         "defaults": {"counter_modulus": 65536, "state_codes": CODES},
-                        "machines": [{"id": "vmc1", "ideal_cycle_s": 95}, {"id": "main_meter", "kind": "meter"}],
+                        "machines": [
+                            {"id": "vmc1", "ideal_cycle_s": 95},
+                            {"id": "main_meter", "kind": "meter"},
+                        ],
                     },
                 ],
             }
@@ -66,11 +79,32 @@ def write_plant(directory: Path, site: str) -> Path:
     return path
 
 
-def simulate(config: Path, out: Path, *, start: str = START, duration: str = DURATION, seed: int = 11) -> Path:
+def simulate(
+    config: Path, out: Path, *, start: str = START, duration: str = DURATION, seed: int = 11
+) -> Path:
     """Readings of the plant as JSON Lines (the project's own simulator, no MQTT)."""
-    cmd = [sys.executable, "-m", "brain.cli", "simulate", "--config", str(config), "--seed", str(seed),
-           "--start", start, "--duration", duration, "--speed", "0", "--no-mqtt", "--out", str(out),
-           "--period", "state=0,counters=60,energy=60,power=60", "--quiet"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "brain.cli",
+        "simulate",
+        "--config",
+        str(config),
+        "--seed",
+        str(seed),
+        "--start",
+        start,
+        "--duration",
+        duration,
+        "--speed",
+        "0",
+        "--no-mqtt",
+        "--out",
+        str(out),
+        "--period",
+        "state=0,counters=60,energy=60,power=60",
+        "--quiet",
+    ]
     subprocess.run(cmd, check=True, capture_output=True, cwd=REPO, timeout=120)
     return out
 
@@ -85,8 +119,19 @@ def brain(*argv: str) -> tuple[int, str]:
 
 def brain_kpi(config: Path, readings: Path, window: str, start: str, end: str) -> list[dict[str, Any]]:
     """What `brain kpi` prints, parsed."""
-    code, out = brain("kpi", "--config", str(config), "--input", str(readings), "--window", window,
-                      "--from", start, "--to", end)  # fmt: skip
+    code, out = brain(
+        "kpi",
+        "--config",
+        str(config),
+        "--input",
+        str(readings),
+        "--window",
+        window,
+        "--from",
+        start,
+        "--to",
+        end,
+    )
     assert code == 0, out
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 

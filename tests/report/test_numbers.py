@@ -29,9 +29,14 @@ PERIODS = [
     (["--shift", "2026-02-13/night"], "shift", "2026-02-13T20:00", "2026-02-14T08:00", "2026-02-13_night"),
     (["--day", "2026-02-14"], "day", "2026-02-14T00:00", "2026-02-15T00:00", "2026-02-14"),
     (["--shift", "2026-02-14/night"], "shift", "2026-02-14T20:00", "2026-02-15T08:00", "2026-02-14_night"),
-    (["--from", "2026-02-14T08:00", "--to", "2026-02-14T20:00"], "all", "2026-02-14T08:00", "2026-02-14T20:00",
-     "2026-02-14T0800_2026-02-14T2000"),
-]  # fmt: skip
+    (
+        ["--from", "2026-02-14T08:00", "--to", "2026-02-14T20:00"],
+        "all",
+        "2026-02-14T08:00",
+        "2026-02-14T20:00",
+        "2026-02-14T0800_2026-02-14T2000",
+    ),
+]
 MONTH = (["--month", "2026-02"], "all", "2026-02-01T00:00", "2026-03-01T00:00", "2026-02")
 
 
@@ -57,9 +62,16 @@ def _check(report: dict, kpi: list[dict], *, exact: bool) -> None:
 def _tiles_show_the_scope_record(report: dict, kpi: list[dict], site: str) -> None:
     (rec,) = [r for r in kpi if r["scope"] == "site" and r["site"] == site]
     tiles = {t["key"]: t for t in report["report"]["tiles"]}
-    for tile, field in (("oee", "oee"), ("output", "pq"), ("good", "gq"), ("kwh", "energy_kwh"),
-                        ("sec", "sec_kwh_per_unit"), ("demand", "peak_demand_kw"), ("cost", "cost"),
-                        ("co2", "co2_kg")):  # fmt: skip
+    for tile, field in (
+        ("oee", "oee"),
+        ("output", "pq"),
+        ("good", "gq"),
+        ("kwh", "energy_kwh"),
+        ("sec", "sec_kwh_per_unit"),
+        ("demand", "peak_demand_kw"),
+        ("cost", "cost"),
+        ("co2", "co2_kg"),
+    ):
         assert tiles[tile]["value"] == pytest.approx(rec[field], rel=1e-9), tile
     parts = {p["label"]: p["value"] for p in tiles["oee"]["parts"]}
     assert list(parts.values()) == pytest.approx([rec["availability"], rec["performance"], rec["quality"]])
@@ -67,10 +79,19 @@ def _tiles_show_the_scope_record(report: dict, kpi: list[dict], site: str) -> No
 
 
 @pytest.mark.parametrize(("args", "window", "start", "end", "name"), [*PERIODS, MONTH], ids=lambda v: str(v))
-def test_file_report_equals_brain_kpi(world: dict, args, window, start, end, name) -> None:  # noqa: ANN001
+def test_file_report_equals_brain_kpi(world: dict, args, window, start, end, name) -> None:
     out = world["root"] / "file"
-    code, text = brain("report", "--config", str(world["config"]), "--input", str(world["readings"]),
-                       "--out", str(out), "--no-png", *args)  # fmt: skip
+    code, text = brain(
+        "report",
+        "--config",
+        str(world["config"]),
+        "--input",
+        str(world["readings"]),
+        "--out",
+        str(out),
+        "--no-png",
+        *args,
+    )
     assert code == 0, text
     report = report_json(out / world["site"] / name)
     kpi = brain_kpi(world["config"], world["readings"], window, start, end)
@@ -105,8 +126,12 @@ def in_influx(world: dict) -> dict:
     feb, mar = 1_769_875_200_000, 1_772_294_400_000  # 2026-02-01 .. 2026-03-01 +08:00
     for window, a, b in (("shift", t0, t3), ("1h", t0, t3), ("15m", feb, mar), ("day", feb, mar)):
         records += compute_records(plant, rows, window, a, b)
-    writer = InfluxWriter(url=settings.influx_url, token=settings.influx_token, org=settings.influx_org,
-                          buckets={"kpi": "brain_kpi"})  # fmt: skip
+    writer = InfluxWriter(
+        url=settings.influx_url,
+        token=settings.influx_token,
+        org=settings.influx_org,
+        buckets={"kpi": "brain_kpi"},
+    )
     try:
         points = [p for r in records for p in kpi_points(r)]
         for i in range(0, len(points), 5000):
@@ -117,7 +142,9 @@ def in_influx(world: dict) -> dict:
 
 
 @pytest.mark.parametrize(("args", "window", "start", "end", "name"), [*PERIODS, MONTH], ids=lambda v: str(v))
-def test_influx_report_equals_brain_kpi(stack: Settings, in_influx: dict, args, window, start, end, name) -> None:  # noqa: ANN001
+def test_influx_report_equals_brain_kpi(
+    stack: Settings, in_influx: dict, args, window, start, end, name
+) -> None:
     world = in_influx
     out = world["root"] / "influx"
     code, text = brain("report", "--config", str(world["config"]), "--out", str(out), "--no-png", *args)
@@ -146,8 +173,18 @@ def test_unknown_shift_and_a_day_without_it(world: dict, capsys: pytest.CaptureF
 
 def test_no_data_says_so(world: dict, tmp_path: Path) -> None:
     """A period without records: a report that says which data is missing, not a crash."""
-    code, text = brain("report", "--config", str(world["config"]), "--input", str(world["readings"]),
-                       "--out", str(tmp_path), "--no-png", "--day", "2026-01-10")  # fmt: skip
+    code, text = brain(
+        "report",
+        "--config",
+        str(world["config"]),
+        "--input",
+        str(world["readings"]),
+        "--out",
+        str(tmp_path),
+        "--no-png",
+        "--day",
+        "2026-01-10",
+    )
     assert code == 0, text
     report = report_json(tmp_path / world["site"] / "2026-01-10")
     # brain kpi gives records for every configured machine even without readings (all unknown):

@@ -25,7 +25,7 @@ from tests.report.helpers import simulate, write_plant
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def source(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("report-render")
     config = write_plant(root, f"v{uuid.uuid4().hex[:8]}")
     readings = simulate(config, root / "readings.jsonl", duration="16h")
@@ -35,7 +35,7 @@ def source(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     return root, plant, ReadingsSource(plant, rows)
 
 
-def _report(source, lang: str):  # noqa: ANN001, ANN202
+def _report(source, lang: str):
     root, plant, src = source
     period = shift_period(plant, "2026-02-13/night")
     with warnings.catch_warnings(record=True) as caught:
@@ -66,7 +66,7 @@ def _find(haystack: np.ndarray, needle: np.ndarray) -> tuple[int, int] | None:
     return None
 
 
-def test_the_screenshot_shows_every_chart(source) -> None:  # noqa: ANN001
+def test_the_screenshot_shows_every_chart(source) -> None:
     written, caught = _report(source, "en")
     shot = _rgb(written.path("report.png").read_bytes())
     assert shot.shape[1] == 1200 and shot.shape[0] > 1500, shot.shape
@@ -82,7 +82,7 @@ def test_the_screenshot_shows_every_chart(source) -> None:  # noqa: ANN001
     assert not [c for c in caught if "missing from font" in c]
 
 
-def test_a_zh_report_renders_chinese_with_a_cjk_font(source, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_zh_report_renders_chinese_with_a_cjk_font(source, tmp_path: Path) -> None:
     written, caught = _report(source, "zh")
     assert not [c for c in caught if "missing from font" in c or "findfont" in c], caught
     html = written.path("report.html").read_text(encoding="utf-8")
@@ -93,8 +93,11 @@ def test_a_zh_report_renders_chinese_with_a_cjk_font(source, tmp_path: Path) -> 
 
     def shot(text: str) -> np.ndarray:
         page = tmp_path / f"probe-{abs(hash(text))}.html"
-        page.write_text(f"<html><head><meta charset='utf-8'>{style}</head><body><div class='page'>"
-                        f"<header><h1>{text}</h1></header></div></body></html>", encoding="utf-8")  # fmt: skip
+        page.write_text(
+            f"<html><head><meta charset='utf-8'>{style}</head><body><div class='page'>"
+            f"<header><h1>{text}</h1></header></div></body></html>",
+            encoding="utf-8",
+        )
         out = tmp_path / f"{page.stem}.png"
         screenshot(page, out, height=400)
         return _rgb(out.read_bytes())[:80]
@@ -108,7 +111,7 @@ def test_a_zh_report_renders_chinese_with_a_cjk_font(source, tmp_path: Path) -> 
     assert _rgb(written.path("report.png").read_bytes()).shape[0] > 1500
 
 
-def test_workbook_has_a_sheet_per_table(source) -> None:  # noqa: ANN001
+def test_workbook_has_a_sheet_per_table(source) -> None:
     from openpyxl import load_workbook
 
     written, _ = _report(source, "en")
@@ -118,10 +121,12 @@ def test_workbook_has_a_sheet_per_table(source) -> None:  # noqa: ANN001
     records = list(wb["records"].iter_rows(values_only=True))
     assert len(records) - 1 == len(written.records)
     machines = wb["Machines"]
-    assert machines.max_row - 1 == sum(1 for r in written.records if r["scope"] == "machine" and r["window"] == "shift")
+    assert machines.max_row - 1 == sum(
+        1 for r in written.records if r["scope"] == "machine" and r["window"] == "shift"
+    )
 
 
-def test_chromium_is_debians(source) -> None:  # noqa: ANN001
+def test_chromium_is_debians(source) -> None:
     path = chromium_path()
     version = subprocess.run([path, "--version"], capture_output=True, text=True, check=True).stdout
     assert "Chromium" in version and "Debian" in version, version
