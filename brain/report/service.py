@@ -44,7 +44,7 @@ from brain.report.period import Period, Scope, month_period, period_of_record
 from brain.settings import Settings
 from processors.kpi import Calendar
 from processors.notify.config import NotifyConfig
-from processors.notify.delivery import Deliverer
+from processors.notify.delivery import Deliverer, Outcome
 
 log = logging.getLogger("brain.reports")
 TOPIC_REPORTS = "brain.reports"
@@ -252,14 +252,25 @@ class ReportService:
         self.state[job.report_id] = state
         for name in todo:
             receiver = self.config.receivers[name]
-            outcome = deliver(
-                written,
-                job.report_id,
-                receiver,
-                deliverer=self.deliverer,
-                out_root=self.opts.out,
-                files_url=self.config.reports.files_url,
-            )
+            try:
+                outcome = deliver(
+                    written,
+                    job.report_id,
+                    receiver,
+                    deliverer=self.deliverer,
+                    out_root=self.opts.out,
+                    files_url=self.config.reports.files_url,
+                )
+            except Exception as exc:  # a bug or a bad file must not stop the service: dead-letter it
+                outcome = Outcome(False, 0, "report.error", f"receiver {name}: {type(exc).__name__}: {exc}")
+                logs.event(
+                    log,
+                    "reports.deliver_error",
+                    logging.ERROR,
+                    report=job.report_id,
+                    receiver=name,
+                    error=repr(exc)[:300],
+                )
             if outcome.ok:
                 self.counts["sent"] += 1
                 state["receivers"][name] = "sent"

@@ -106,7 +106,9 @@ def send_email(
                 return Outcome(True, attempt)
         except smtplib.SMTPAuthenticationError as exc:
             detail = f"login refused ({exc.smtp_code})"
-        except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        except UnicodeEncodeError:
+            detail = "the login has non-ASCII characters (SMTP AUTH sends ASCII only)"
+        except (smtplib.SMTPException, OSError, ssl.SSLError, ValueError) as exc:
             detail = f"{type(exc).__name__}: {str(exc)[:160]}"
         logs.event(log, "notify.retry", logging.WARNING, attempt=attempt, error=detail, **fields)
     detail = f"receiver {receiver.name} (email): {detail} after {len(delays)} attempts"
