@@ -22,6 +22,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tls": ("brain.stack.tls_cli", "make a local CA and server certificate for mqtts://"),
     "demo": ("brain.demo.cli", "bring the stack up and run the main job"),
     "bench": ("brain.bench.cli", "end-to-end benchmark: throughput, latency, loss, double counts"),
+    "report": (
+        "brain.report.cli",
+        "a shift, day or month report: HTML, PNG, XLSX, JSON (InfluxDB or a file)",
+    ),
+    "reports": (
+        "brain.report.service_cli",
+        "service: each shift's report once final, to chat robots and e-mail",
+    ),
     "kpi": ("processors.kpi.cli", "compute KPI records from a file of readings (same code as the stream)"),
     "bridge": ("ingest.bridge_cli", "MQTT -> Kafka bridge: JSON v1 and Sparkplug B to brain.readings"),
     "alerts": ("processors.alerts.cli", "alert rules of the plant config on the stream -> brain.alerts"),

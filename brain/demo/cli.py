@@ -176,6 +176,10 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     _where(settings, run_dir)
+    if not interrupted:  # the newcomer's picture: the replayed morning as a report (brain/report/demo.py)
+        from brain.report.demo import demo_report
+
+        demo_report(args.config, start, start + duration, run_dir / "reports")
     return 130 if interrupted else (0 if state.lines else 1)
 
 

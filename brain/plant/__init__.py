@@ -22,6 +22,7 @@ from brain.plant.model import (
     Site,
     Tariff,
     TouSeason,
+    WorkCalendar,
     state_code_key,
 )
 from brain.plant.validate import load_plant, parse_plant
@@ -43,6 +44,7 @@ __all__ = [
     "Site",
     "Tariff",
     "TouSeason",
+    "WorkCalendar",
     "load_plant",
     "parse_plant",
     "state_code_key",

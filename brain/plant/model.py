@@ -6,6 +6,7 @@ Built by `brain.plant.parse_plant` / `load_plant` (validate.py); docs/CONFIG.md 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -80,6 +81,34 @@ class Shift:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkCalendar:
+    """Which dates the shift calendar skips and which weekend dates it works.
+
+    `holidays`: a shift starting on one does not take place. `workdays`: adjusted workdays (调休):
+    a shift starting on one runs if it runs on any weekday Monday-Friday, whatever the weekday.
+    `source` is where the statutory dates came from (`cn`: the chinese-calendar package) and
+    `covered` the years that source knows (first, last): beyond them only the explicit lists
+    apply, and the shift calendar warns (processors/kpi/calendar.py).
+    Iterating gives the holidays, sorted (what a plain holiday list gave before).
+    """
+
+    holidays: frozenset[dt.date] = frozenset()
+    workdays: frozenset[dt.date] = frozenset()
+    source: str | None = None
+    covered: tuple[int, int] | None = None
+
+    def __iter__(self) -> Iterator[dt.date]:
+        return iter(sorted(self.holidays))
+
+    def __len__(self) -> int:
+        return len(self.holidays)
+
+    def covers(self, year: int) -> bool:
+        """True when the statutory source knows `year` (always true without a source)."""
+        return self.covered is None or self.covered[0] <= year <= self.covered[1]
+
+
+@dataclass(frozen=True, slots=True)
 class TouSeason:
     months: tuple[int, ...]
     ranges: dict[str, tuple[tuple[int, int], ...]]  # period -> ((start_min, end_min), ...)
@@ -98,7 +127,7 @@ class Plant:
     timezone: str = DEFAULT_TIMEZONE
     sites: tuple[Site, ...] = ()
     shifts: tuple[Shift, ...] = ()
-    holidays: tuple[dt.date, ...] = ()
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
     tariff: Tariff | None = None
     grid_emission_factor_kg_per_kwh: float = DEFAULT_GRID_FACTOR
     alerts: tuple[Any, ...] = ()

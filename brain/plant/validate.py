@@ -31,6 +31,7 @@ from brain.plant.model import (
     _code_key,
     _minutes,
 )
+from brain.plant.workdays import work_calendar
 from brain.vocabulary import STATES
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -66,7 +67,9 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
         optional=(
             "timezone",
             "shifts",
+            "calendar",
             "holidays",
+            "workdays",
             "tariff",
             "currency",
             "grid_emission_factor_kg_per_kwh",
@@ -90,9 +93,11 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
     v.unique([s.id for s in sites], "sites", "site id")
     shifts = tuple(v.shift(s, f"shifts[{i}]") for i, s in enumerate(v.list(top.get("shifts", []), "shifts")))
     v.unique([s.name for s in shifts], "shifts", "shift name")
-    holidays = tuple(
-        v.date(d, f"holidays[{i}]") for i, d in enumerate(v.list(top.get("holidays", []), "holidays"))
+    holidays, workdays = (
+        tuple(v.date(d, f"{key}[{i}]") for i, d in enumerate(v.list(top.get(key) or [], key)))
+        for key in ("holidays", "workdays")
     )
+    calendar = work_calendar(source, top.get("calendar"), holidays, workdays)  # brain/plant/workdays.py
     currency = top.get("currency", "CNY")
     if not isinstance(currency, str):
         raise PlantConfigError(source, "currency", "a currency code string (e.g. CNY)", currency)
@@ -107,7 +112,7 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
     sparkplug = top.get("sparkplug") or {}
     if not isinstance(sparkplug, dict):
         raise v.fail("sparkplug", "a mapping (Sparkplug group/edge/device -> site/line/machine)", sparkplug)
-    return Plant(tz, sites, shifts, holidays, tariff, factor, alerts, dict(sparkplug), source)
+    return Plant(tz, sites, shifts, calendar, tariff, factor, alerts, dict(sparkplug), source)
 
 
 _MACHINE_OPTIONS = (

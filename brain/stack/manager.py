@@ -211,6 +211,7 @@ def install(config: StackConfig) -> None:
     """Install or build what the servers need, into the version-keyed cache (idempotent)."""
     steps = [
         ("mosquitto", _install_mosquitto),
+        ("chromium+fonts", _install_report_tools),
         ("kafka", lambda: _script("fetch-kafka.sh", config.versions["KAFKA_VERSION"], config)),
         ("influxdb", lambda: _script("build-influxd.sh", config.versions["INFLUXDB_VERSION"], config)),
     ]
@@ -232,13 +233,34 @@ def _install_mosquitto() -> None:
 
     if shutil.which("mosquitto") and shutil.which("mosquitto_pub"):
         return
+    _apt_install(["mosquitto", "mosquitto-clients"], "mosquitto")
+
+
+def _install_report_tools() -> None:
+    """Headless Chromium (report.png) and a CJK font (zh reports, in Chromium and in the charts)."""
+    import shutil
+
+    have_browser = any(shutil.which(n) for n in ("chromium", "chromium-browser"))
+    have_font = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc").exists()
+    if have_browser and have_font:
+        return
+    _apt_install(["chromium", "fonts-noto-cjk"], "the reports' Chromium and CJK font")
+
+
+def _apt_install(packages: list[str], what: str) -> None:
+    """apt-get install (as root, or with sudo); a clear error where apt is not available."""
+    import shutil
+
+    by_hand = f"install {' '.join(packages)} with your package manager"
+    if not shutil.which("apt-get"):
+        raise StackError(f"{what} is missing and apt-get is not available here: {by_hand}")
     if os.geteuid() != 0 and not shutil.which("sudo"):
-        raise StackError("mosquitto is missing; as root run: apt-get install mosquitto mosquitto-clients")
+        raise StackError(f"{what} is missing; as root run: apt-get install {' '.join(packages)}")
     prefix = [] if os.geteuid() == 0 else ["sudo"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for cmd in (
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "mosquitto", "mosquitto-clients"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
     ):
         if subprocess.run(prefix + cmd, env=env, check=False).returncode != 0:
-            raise StackError(f"`{' '.join(cmd)}` failed; install mosquitto and mosquitto-clients by hand")
+            raise StackError(f"`{' '.join(cmd)}` failed; {by_hand}")

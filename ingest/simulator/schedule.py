@@ -23,7 +23,7 @@ class Segment(NamedTuple):
 
 def segments(plant: Plant, start: int, end: int) -> list[Segment]:
     """Consecutive segments covering [start, end); adjacent segments differ in kind."""
-    cal = Calendar(plant.tz, plant.shifts, plant.holidays)
+    cal = Calendar.from_plant(plant)
     if cal.always:
         return [Segment(start, end, SCHEDULED)]
     insts = cal.shift_instances(start, end)

@@ -56,7 +56,7 @@ class Context:
     @classmethod
     def from_plant(cls, plant: Plant) -> Context:
         return cls(
-            Calendar(plant.timezone, plant.shifts, plant.holidays),
+            Calendar.from_plant(plant),
             Tou(plant.timezone, plant.tariff),
             plant.grid_emission_factor_kg_per_kwh,
         )

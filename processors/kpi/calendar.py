@@ -3,21 +3,32 @@
 All times are epoch milliseconds. Shifts, breaks and tariff periods are whole minutes of local
 time, so every one-minute bucket is either wholly scheduled, wholly a break, or wholly
 unscheduled: the engine asks `minute_class` once per minute (cached).
+
+Which days a shift runs: its `days` (weekdays), except on the work calendar's holidays (none
+runs) and on its adjusted workdays (调休: a shift that runs on any weekday Monday-Friday runs,
+whatever the weekday). A day outside the years the statutory source covers (`calendar: cn`)
+logs `calendar.not_covered` once per year and process: only the explicit lists apply there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from brain.plant import Shift
+from brain.logs import event
+from brain.plant import Plant, Shift, WorkCalendar
 
 MINUTE = 60_000
 WINDOW_SIZES = {"1m": MINUTE, "15m": 15 * MINUTE, "1h": 60 * MINUTE}
 UNSCHEDULED, SCHEDULED, BREAK = 0, 1, 2
 _UTC = dt.UTC
+_WEEKDAYS = frozenset(range(5))  # Monday-Friday: the shifts an adjusted workday (调休) runs
+_warned_years: set[tuple[str, int]] = set()  # (source, year) already warned about in this process
+log = logging.getLogger("brain.calendar")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +51,16 @@ class Calendar:
     """When a plant is scheduled (shift calendar; none = 24/7) and how windows are aligned."""
 
     def __init__(
-        self, tz: str | ZoneInfo, shifts: tuple[Shift, ...] = (), holidays: tuple[dt.date, ...] = ()
+        self,
+        tz: str | ZoneInfo,
+        shifts: tuple[Shift, ...] = (),
+        holidays: WorkCalendar | Iterable[dt.date] = (),
     ):
         self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
         self.shifts = tuple(shifts)
-        self.holidays = frozenset(holidays)
+        self.work = holidays if isinstance(holidays, WorkCalendar) else WorkCalendar(frozenset(holidays))
+        self.holidays = self.work.holidays
+        self.workdays = self.work.workdays
         self.always = not self.shifts
         self._classes: dict[int, int] = {}
         self._instances_on = lru_cache(maxsize=4096)(self._instances_on_uncached)
@@ -66,12 +82,31 @@ class Calendar:
         return ms - (ms + self.offset_ms(ms)) % size
 
     # --- shifts ---
-    def _instances_on_uncached(self, day: dt.date) -> tuple[ShiftInstance, ...]:
+    @classmethod
+    def from_plant(cls, plant: Plant) -> Calendar:
+        return cls(plant.timezone, plant.shifts, plant.calendar)
+
+    def uncovered_years(self, a: int, b: int) -> list[int]:
+        """Years touched by [a, b) that the statutory source (`calendar: cn`) does not know."""
+        if self.work.source is None:
+            return []
+        first, last = self.local(a).year, self.local(max(a, b - 1)).year
+        return [y for y in range(first, last + 1) if not self.work.covers(y)]
+
+    def runs_on(self, shift: Shift, day: dt.date) -> bool:
+        """Does `shift` start on local date `day` (weekday rule, holidays, 调休 workdays)?"""
         if day in self.holidays:
-            return ()
+            return False
+        if day in self.workdays:
+            return not _WEEKDAYS.isdisjoint(shift.days)
+        return day.weekday() in shift.days
+
+    def _instances_on_uncached(self, day: dt.date) -> tuple[ShiftInstance, ...]:
+        if not self.work.covers(day.year):
+            self._warn_not_covered(day.year)
         out = []
         for s in self.shifts:
-            if day.weekday() not in s.days:
+            if not self.runs_on(s, day):
                 continue
             length = (s.end - s.start) % 1440 or 1440
             start = self.to_ms(day, s.start)
@@ -83,6 +118,26 @@ class Calendar:
                 breaks.append((self.to_ms(day, s.start + off), self.to_ms(day, s.start + off + blen)))
             out.append(ShiftInstance(s.name, start, end, tuple(breaks)))
         return tuple(out)
+
+    def _warn_not_covered(self, year: int) -> None:
+        key = (str(self.work.source), year)
+        if key in _warned_years:
+            return
+        _warned_years.add(key)
+        first, last = self.work.covered or (year, year)
+        event(
+            log,
+            "calendar.not_covered",
+            logging.WARNING,
+            source=self.work.source,
+            year=year,
+            covered=f"{first}-{last}",
+            detail=(
+                f"calendar {self.work.source} knows statutory holidays and adjusted workdays for "
+                f"{first}-{last} only: in {year} shifts follow their weekdays and the plant's own "
+                "holidays:/workdays: lists (add that year's dates there, or update chinese-calendar)"
+            ),
+        )
 
     def shift_instances(self, a: int, b: int) -> list[ShiftInstance]:
         """Shift instances overlapping [a, b), in start order."""

@@ -6,6 +6,13 @@
       ...
     routes:
       - {site: "*", line: "*", severity: [warning, critical], receivers: [ops_dingtalk]}
+    reports:                                 # `brain reports`: shift/day/month reports (docs/REPORTS.md)
+      files_url: https://reports.example.com/  # optional: where the report directory is published
+      subscriptions:
+        - {site: sip, periods: [shift, day], lang: zh, receivers: [ops_dingtalk, plant_mail]}
+
+An `email` receiver (reports only) names its SMTP server and addresses in the file and its login
+in the environment (`username_env`, `password_env`); STARTTLS is on unless `starttls: false`.
 
 Secrets never live in this file: a receiver names environment variables (`url_env`, and
 `secret_env` for signing); a key like `url`, `secret`, `token` or `key` is rejected. Errors name
@@ -23,7 +30,9 @@ from typing import Any
 from brain.plant.alerts import SEVERITIES
 from brain.vocabulary import ALERT_STATES
 
-KINDS = ("dingtalk", "wecom", "feishu", "generic")
+KINDS = ("dingtalk", "wecom", "feishu", "generic", "email")
+WEBHOOK_KINDS = ("dingtalk", "wecom", "feishu", "generic")
+REPORT_PERIODS = ("shift", "day", "month")
 LANGS = ("zh", "en", "both")
 STATES = ALERT_STATES
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -40,10 +49,25 @@ class NotifyConfigError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class EmailOptions:
+    """SMTP server and addresses of an `email` receiver; the login comes from the environment."""
+
+    host: str
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+    port: int = 587
+    starttls: bool = True
+    username_env: str | None = None
+    password_env: str | None = None
+    ca_file: str | None = None  # a private CA to trust for STARTTLS (default: the system's)
+
+
+@dataclass(frozen=True, slots=True)
 class Receiver:
     name: str
     kind: str
-    url_env: str
+    url_env: str = ""
     secret_env: str | None = None
     lang: str = "zh"
     rate_per_min: float = 20.0  # DingTalk allows 20 messages a minute per robot
@@ -52,6 +76,14 @@ class Receiver:
     backoff_max_s: float = 60.0
     timeout_s: float = 10.0
     max_wait_s: float = 60.0  # longest wait for the rate limit before giving up (dead letter)
+    email: EmailOptions | None = None
+
+    def env_vars(self) -> tuple[str, ...]:
+        """Every environment variable this receiver needs (names only)."""
+        names = [self.url_env, self.secret_env]
+        if self.email is not None:
+            names += [self.email.username_env, self.email.password_env]
+        return tuple(n for n in names if n)
 
     def url(self, env: dict[str, str] | None = None) -> str:
         return (os.environ if env is None else env)[self.url_env]
@@ -89,11 +121,36 @@ class MqttOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscription:
+    """Who gets the reports of a site (or of each line matching `line`), for which periods."""
+
+    receivers: tuple[str, ...]
+    site: str = "*"
+    line: str | None = None  # None: the site report; a pattern: one report per matching line
+    periods: tuple[str, ...] = ("shift",)
+    lang: str = "zh"
+
+    def matches(self, site: str, line: str | None, period: str) -> bool:
+        if period not in self.periods or not fnmatch.fnmatchcase(site, self.site):
+            return False
+        if self.line is None:
+            return line is None
+        return line is not None and fnmatch.fnmatchcase(line, self.line)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportsOptions:
+    subscriptions: tuple[Subscription, ...] = ()
+    files_url: str | None = None  # public base URL of the reports directory (DingTalk image, links)
+
+
+@dataclass(frozen=True, slots=True)
 class NotifyConfig:
     mqtt: MqttOptions = field(default_factory=MqttOptions)
     receivers: dict[str, Receiver] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     source: str = "<notify>"
+    reports: ReportsOptions = field(default_factory=ReportsOptions)
 
     def targets(self, event: dict[str, Any]) -> list[Receiver]:
         """The receivers an event goes to (each once, in route order)."""
@@ -107,8 +164,8 @@ class NotifyConfig:
         """Every referenced variable is set (names only in the message, never values)."""
         env = dict(os.environ if env is None else env)
         for r in self.receivers.values():
-            for var in (r.url_env, r.secret_env):
-                if var is not None and not env.get(var):
+            for var in r.env_vars():
+                if not env.get(var):
                     raise NotifyConfigError(
                         self.source,
                         f"receivers.{r.name}",
@@ -150,7 +207,7 @@ def parse_notify(data: Any, source: str = "<notify>") -> NotifyConfig:
             raise fail(f"{path}.{key}", f"a number >= {minimum:g}", v)
         return float(v)
 
-    top = mapping(data or {}, "(top level)", ("mqtt", "receivers", "routes"))
+    top = mapping(data or {}, "(top level)", ("mqtt", "receivers", "routes", "reports"))
     m = mapping(top.get("mqtt") or {}, "mqtt", ("enabled", "qos", "prefix", "client_id"))
     if m.get("qos", 1) not in (0, 1, 2):
         raise fail("mqtt.qos", "0, 1 or 2", m.get("qos"))
@@ -166,19 +223,23 @@ def parse_notify(data: Any, source: str = "<notify>") -> NotifyConfig:
         raise fail("receivers", "a mapping of receiver name -> receiver", raw_receivers)
     keys = ("kind", "url_env", "secret_env", "lang", "rate_per_min", "max_attempts", "backoff_s",
             "backoff_max_s", "timeout_s", "max_wait_s")  # fmt: skip
+    email_keys = ("host", "port", "starttls", "from", "to", "cc", "username_env", "password_env", "ca_file")
     for name, raw in raw_receivers.items():
         path = f"receivers.{name}"
         if not isinstance(name, str) or not _ID.match(name):
             raise fail(path, "a receiver name of letters, digits, '_', '-', '.'", name)
-        r = mapping(raw, path, keys)
+        is_email = isinstance(raw, dict) and raw.get("kind") == "email"
+        r = mapping(raw, path, (*keys, *email_keys) if is_email else keys)
         if r.get("kind") not in KINDS:
             raise fail(f"{path}.kind", "one of " + ", ".join(KINDS), r.get("kind"))
-        for var in ("url_env", "secret_env"):
+        env_keys = ("username_env", "password_env") if is_email else ("url_env", "secret_env")
+        for var in env_keys:
             value = r.get(var)
             if (var == "url_env" or value is not None) and (
                 not isinstance(value, str) or not _ENV.match(value)
             ):
                 raise fail(f"{path}.{var}", "an environment variable name (e.g. DINGTALK_URL)", value)
+        email = _email_options(r, path, fail) if is_email else None
         if r.get("lang", "zh") not in LANGS:
             raise fail(f"{path}.lang", "one of " + ", ".join(LANGS), r.get("lang"))
         attempts = r.get("max_attempts", 5)
@@ -187,7 +248,7 @@ def parse_notify(data: Any, source: str = "<notify>") -> NotifyConfig:
         receivers[name] = Receiver(
             name=name,
             kind=r["kind"],
-            url_env=r["url_env"],
+            url_env=r.get("url_env", ""),
             secret_env=r.get("secret_env"),
             lang=r.get("lang", "zh"),
             rate_per_min=number(r, "rate_per_min", path, 20.0, 0.001),
@@ -196,6 +257,7 @@ def parse_notify(data: Any, source: str = "<notify>") -> NotifyConfig:
             backoff_max_s=number(r, "backoff_max_s", path, 60.0),
             timeout_s=number(r, "timeout_s", path, 10.0, 0.001),
             max_wait_s=number(r, "max_wait_s", path, 60.0),
+            email=email,
         )
     routes = []
     raw_routes = top.get("routes") or []
@@ -210,6 +272,8 @@ def parse_notify(data: Any, source: str = "<notify>") -> NotifyConfig:
         for j, n in enumerate(names):
             if n not in receivers:
                 raise fail(f"{path}.receivers[{j}]", "a receiver defined under receivers:", n)
+            if receivers[n].kind == "email":
+                raise fail(f"{path}.receivers[{j}]", "a webhook receiver (e-mail takes reports only)", n)
         sev = r.get("severity", list(SEVERITIES))
         if isinstance(sev, str):
             sev = [sev]
@@ -230,4 +294,71 @@ def parse_notify(data: Any, source: str = "<notify>") -> NotifyConfig:
             patterns[k] = v
         routes.append(Route(tuple(names), patterns["site"], patterns["line"], tuple(sev), tuple(states),
                             patterns["rules"]))  # fmt: skip
-    return NotifyConfig(mqtt, receivers, tuple(routes), source)
+    reports = _reports(top.get("reports") or {}, receivers, mapping, fail)
+    return NotifyConfig(mqtt, receivers, tuple(routes), source, reports)
+
+
+def _strings(value: Any, path: str, fail: Any, what: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(v, str) and v for v in items):
+        raise fail(path, what, value)
+    return tuple(items)
+
+
+def _email_options(r: dict[str, Any], path: str, fail: Any) -> EmailOptions:
+    host = r.get("host")
+    if not isinstance(host, str) or not host:
+        raise fail(f"{path}.host", "the SMTP server's host name", host)
+    port = r.get("port", 587)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise fail(f"{path}.port", "a port number (587 for STARTTLS)", port)
+    starttls = r.get("starttls", True)
+    if not isinstance(starttls, bool):
+        raise fail(f"{path}.starttls", "true or false", starttls)
+    sender = r.get("from")
+    if not isinstance(sender, str) or "@" not in sender:
+        raise fail(f"{path}.from", "the sender's address", sender)
+    to = _strings(r.get("to"), f"{path}.to", fail, "an address or a list of addresses")
+    cc = _strings(r["cc"], f"{path}.cc", fail, "an address or a list of addresses") if "cc" in r else ()
+    if bool(r.get("username_env")) != bool(r.get("password_env")):
+        raise fail(f"{path}.password_env", "username_env and password_env together (or neither)", None)
+    ca = r.get("ca_file")
+    if ca is not None and not isinstance(ca, str):
+        raise fail(f"{path}.ca_file", "a path to a CA certificate (PEM)", ca)
+    return EmailOptions(
+        host, sender, to, cc, port, starttls, r.get("username_env"), r.get("password_env"), ca
+    )
+
+
+def _reports(data: Any, receivers: dict[str, Receiver], mapping: Any, fail: Any) -> ReportsOptions:
+    top = mapping(data, "reports", ("subscriptions", "files_url"))
+    files_url = top.get("files_url")
+    if files_url is not None and (
+        not isinstance(files_url, str) or not files_url.startswith(("http://", "https://"))
+    ):
+        raise fail("reports.files_url", "an http(s) URL where the reports directory is published", files_url)
+    subs = []
+    raw_subs = top.get("subscriptions") or []
+    if not isinstance(raw_subs, list):
+        raise fail("reports.subscriptions", "a list of subscriptions", raw_subs)
+    for i, raw in enumerate(raw_subs):
+        path = f"reports.subscriptions[{i}]"
+        r = mapping(raw, path, ("site", "line", "periods", "lang", "receivers"))
+        names = _strings(r.get("receivers"), f"{path}.receivers", fail, "a non-empty list of receiver names")
+        for j, n in enumerate(names):
+            if n not in receivers:
+                raise fail(f"{path}.receivers[{j}]", "a receiver defined under receivers:", n)
+        periods = _strings(
+            r.get("periods", ["shift"]), f"{path}.periods", fail, "a list of shift, day, month"
+        )
+        if any(p not in REPORT_PERIODS for p in periods):
+            raise fail(f"{path}.periods", "a list of: " + ", ".join(REPORT_PERIODS), list(periods))
+        lang = r.get("lang", "zh")
+        if lang not in ("zh", "en"):
+            raise fail(f"{path}.lang", "zh or en", lang)
+        site, line = r.get("site", "*"), r.get("line")
+        for k, v in (("site", site), ("line", line)):
+            if v is not None and (not isinstance(v, str) or not v):
+                raise fail(f"{path}.{k}", "an id or pattern", v)
+        subs.append(Subscription(names, site, line, periods, lang))
+    return ReportsOptions(tuple(subs), files_url.rstrip("/") + "/" if files_url else None)

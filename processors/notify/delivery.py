@@ -22,6 +22,7 @@ from processors.notify.formats import Request, accepted, build_request
 log = logging.getLogger("brain.notify")
 
 Post = Callable[[Request, float], tuple[int, bytes]]
+Build = Callable[[str, "str | None", int], Request]  # (url, secret, now_ms) -> the request
 
 
 def http_post(request: Request, timeout_s: float) -> tuple[int, bytes]:
@@ -90,10 +91,22 @@ class Deliverer:
         self.limits: dict[str, RateLimiter] = {}
 
     def deliver(self, receiver: Receiver, event: dict[str, Any]) -> Outcome:
+        """One alert event to one receiver."""
+        ident = {"id": event.get("id"), "state": event.get("state")}
+
+        def build(url: str, secret: str | None, now_ms: int) -> Request:
+            return build_request(receiver.kind, event, url, secret, now_ms, receiver.lang)
+
+        return self.send(receiver, build, ident)
+
+    def send(self, receiver: Receiver, build: Build, ident: dict[str, Any]) -> Outcome:
+        """One request to one receiver: rate limit, then up to `max_attempts` tries with backoff.
+        `build(url, secret, now_ms)` makes the request anew for every attempt (signatures carry
+        the time); `ident` names what is sent in the log lines (never the URL or the secret)."""
         limiter = self.limits.setdefault(receiver.name, RateLimiter(receiver.rate_per_min, self.clock))
         wait = limiter.wait_time()
         if wait > receiver.max_wait_s:
-            self._log("notify.rate_limited", receiver, event, logging.WARNING, wait_s=round(wait, 1))
+            self._log("notify.rate_limited", receiver, ident, logging.WARNING, wait_s=round(wait, 1))
             return Outcome(
                 False, 0, "notify.rate_limited", f"receiver {receiver.name}: rate limit, {wait:.0f}s wait"
             )
@@ -111,24 +124,23 @@ class Deliverer:
         for attempt, delay in enumerate(delays, start=1):
             if delay:
                 self.sleep(delay)
-            request = build_request(receiver.kind, event, url, secret, self.wall_ms(), receiver.lang)
+            request = build(url, secret, self.wall_ms())
             try:
                 status, body = self.post(request, receiver.timeout_s)
             except OSError as exc:
                 detail = f"network error ({exc})"
             else:
                 if accepted(receiver.kind, status, body):
-                    self._log("notify.sent", receiver, event, attempt=attempt, status=status)
+                    self._log("notify.sent", receiver, ident, attempt=attempt, status=status)
                     return Outcome(True, attempt)
                 detail = f"HTTP {status}{_answer(body)}"
-            self._log("notify.retry", receiver, event, logging.WARNING, attempt=attempt, error=detail)
+            self._log("notify.retry", receiver, ident, logging.WARNING, attempt=attempt, error=detail)
         detail = f"receiver {receiver.name} ({receiver.kind}): {detail} after {len(delays)} attempts"
-        self._log("notify.failed", receiver, event, logging.ERROR, attempts=len(delays))
+        self._log("notify.failed", receiver, ident, logging.ERROR, attempts=len(delays))
         return Outcome(False, len(delays), "notify.failed", detail)
 
     @staticmethod
-    def _log(name: str, r: Receiver, event: dict[str, Any], level: int = logging.INFO, **fields: Any) -> None:
-        ident = {"id": event.get("id"), "state": event.get("state")}
+    def _log(name: str, r: Receiver, ident: dict[str, Any], level: int = logging.INFO, **fields: Any) -> None:
         logs.event(log, name, level, receiver=r.name, kind=r.kind, **ident, **fields)
 
 

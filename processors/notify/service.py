@@ -68,11 +68,7 @@ class Notifier:
             event = orjson.loads(value or b"null")
         except orjson.JSONDecodeError:
             event = None
-        if (
-            not isinstance(event, dict)
-            or not event.get("id")
-            or event.get("state") not in ALERT_STATES
-        ):
+        if not isinstance(event, dict) or not event.get("id") or event.get("state") not in ALERT_STATES:
             self.counts["bad"] += 1
             logs.event(log, "notify.bad_event", logging.WARNING)
             return
