@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 from brain.plant import Machine
@@ -41,7 +42,23 @@ LATE_DUP = "late_dup"
 RECENT = 512  # readings per machine remembered to recognise a late copy (in memory only)
 FLAGS = ("n_timed", "n_pri", "n_count", "n_energy", "n_kvar")
 NEVER = -(2**62)
-_K, _S, _E, _SH, _C, _ACC, _FIN = range(7)  # a window: [kind, start, end, shift, sealed-up-to, acc, final]
+
+
+class W(IntEnum):
+    """The fields of an open window in the state: a list `[kind, start, end, shift, sealed, acc,
+    final]` (plain JSON); `sealed`: buckets before it are in `acc`, the accumulated partial."""
+
+    KIND = 0
+    START = 1
+    END = 2
+    SHIFT = 3
+    SEALED = 4
+    ACC = 5
+    FINAL = 6
+
+
+# bound to exact ints for the hot paths (processors/kpi/slots.py says why)
+_K, _S, _E, _SH, _C, _ACC, _FIN = (int(f) for f in W)
 
 __all__ = ["DUP", "LATE_DUP", "OK", "REPLAYED", "TOO_LATE", "Emit", "MachineStream"]
 

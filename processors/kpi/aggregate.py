@@ -17,7 +17,9 @@ from processors.kpi.calendar import MINUTE, Calendar, Window
 from processors.kpi.demand import BLOCK, block_start
 from processors.kpi.engine import C_CNT, C_EM, C_EP, C_QM, C_QP, EM, EP, FE, PQ, PQ_OFF, QM, QP, SQ, SQ_OFF
 from processors.kpi.tariff import Tou
-from processors.kpi.timeline import ADET_SLOT, ADOT_SLOT, APT_SLOT, AUST_SLOT, PDOT_SLOT
+from processors.kpi.timeline import FAULT, IDLE, SETUP
+from processors.kpi.timeline import PLANNED_STOP as PLANNED
+from processors.kpi.timeline import RUNNING as RUN
 
 TIME_KEYS = ("pot", "pdot", "pbt", "apt", "aust", "adet", "adot", "unknown")
 SUM_KEYS = (
@@ -94,45 +96,48 @@ def machine_partial(
     tou, cal = ctx.tou, ctx.cal
     prices = tou.prices
     blocks = p["blocks"]
-    acc = [0.0] * 11
+    apt = aust = adet = adot = pdot = fe = 0.0  # ms in each state, failure events
+    counted = metered = reactive = False  # did a counter / an energy source / a kvar source report
+    pq = sq = pq_off = sq_off = kwh_all = kvarh = cost = 0.0
+    by_period = [0.0, 0.0, 0.0]
     for i in range(bisect_left(keys, start), bisect_left(keys, end)):
         key = keys[i]
         b = buckets[key]
-        acc[0] += b[APT_SLOT]
-        acc[1] += b[AUST_SLOT]
-        acc[2] += b[ADET_SLOT]
-        acc[3] += b[ADOT_SLOT]
-        acc[4] += b[PDOT_SLOT]
-        acc[5] += b[FE]
+        apt += b[RUN]
+        aust += b[SETUP]
+        adet += b[FAULT]
+        adot += b[IDLE]
+        pdot += b[PLANNED]
+        fe += b[FE]
         if b[C_CNT]:
-            acc[6] += 1
-        p["pq"] += b[PQ]
-        p["sq"] += b[SQ]
-        p["pq_off"] += b[PQ_OFF]
-        p["sq_off"] += b[SQ_OFF]
-        has_e = b[C_EM] or b[C_EP]
-        if has_e:
+            counted = True
+        pq += b[PQ]
+        sq += b[SQ]
+        pq_off += b[PQ_OFF]
+        sq_off += b[SQ_OFF]
+        if b[C_EM] or b[C_EP]:
             kwh = b[EM] if b[C_EM] else b[EP]
-            acc[7] += 1
-            p["kwh"] += kwh
-            minute = key - key % MINUTE
-            period = tou.period(minute)
-            p[("kwh_peak", "kwh_flat", "kwh_valley")[period]] += kwh
+            metered = True
+            kwh_all += kwh
+            period = tou.period(key - key % MINUTE)
+            by_period[period] += kwh
             if prices:
-                p["cost"] += kwh * prices[period]
+                cost += kwh * prices[period]
             blk = str(block_start(cal, key))
             blocks[blk] = blocks.get(blk, 0.0) + kwh
         if b[C_QM] or b[C_QP]:
-            acc[8] += 1
-            p["kvarh"] += b[QM] if b[C_QM] else b[QP]
-    p["n_count"] = 1 if acc[6] else 0
-    p["n_energy"] = 1 if acc[7] else 0
-    p["n_kvar"] = 1 if acc[8] else 0
+            reactive = True
+            kvarh += b[QM] if b[C_QM] else b[QP]
+    p.update(pq=pq, sq=sq, pq_off=pq_off, sq_off=sq_off, kwh=kwh_all, kvarh=kvarh, cost=cost)
+    p["kwh_peak"], p["kwh_flat"], p["kwh_valley"] = by_period
+    p["n_count"] = 1 if counted else 0
+    p["n_energy"] = 1 if metered else 0
+    p["n_kvar"] = 1 if reactive else 0
     if machine.kind == "meter":
         return p
     pot, brk = cal.scheduled_ms(start, end)
-    apt, aust, adet, adot = int(acc[0]), int(acc[1]), int(acc[2]), int(acc[3])
-    pdot = int(acc[4]) + brk
+    apt, aust, adet, adot = int(apt), int(aust), int(adet), int(adot)
+    pdot = int(pdot) + brk
     unknown = max(0, pot - (apt + aust + adet + adot + pdot))
     p.update(
         pot=pot,
@@ -143,7 +148,7 @@ def machine_partial(
         adot=adot,
         unknown=unknown,
         pbt=pot - pdot - (unknown if machine.unknown_as == "planned" else 0),
-        fe=int(acc[5]),
+        fe=int(fe),
         n_timed=1,
     )
     if machine.ideal_cycle_s is not None:

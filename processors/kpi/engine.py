@@ -18,11 +18,19 @@ from typing import Any
 from brain.plant import Machine
 from processors.kpi.calendar import BREAK, MINUTE, Calendar
 from processors.kpi.counters import increase
+from processors.kpi.slots import NSLOTS, Slot
 from processors.kpi.timeline import FAULT, IDLE, OFFLINE, RUNNING, STATE_INDEX, state_index
 
-# bucket slots: 0-4 are the state slots of timeline.py (ms of scheduled, non-break time)
-FE, PQ, SQ, PQ_OFF, SQ_OFF, EM, EP, QM, QP, C_CNT, C_EM, C_EP, C_QM, C_QP = range(5, 19)
-NSLOTS = 19
+# bucket slots bound to exact ints (slots.py says why); the state slots are timeline.py's
+FE, PQ, SQ, PQ_OFF, SQ_OFF = int(Slot.FE), int(Slot.PQ), int(Slot.SQ), int(Slot.PQ_OFF), int(Slot.SQ_OFF)
+EM, EP, QM, QP = int(Slot.EM), int(Slot.EP), int(Slot.QM), int(Slot.QP)
+C_CNT, C_EM, C_EP, C_QM, C_QP = (
+    int(Slot.C_CNT),
+    int(Slot.C_EM),
+    int(Slot.C_EP),
+    int(Slot.C_QM),
+    int(Slot.C_QP),
+)
 _K_STATE, _K_COUNTER, _K_METER, _K_POWER = range(4)
 # metric -> (kind, slot in scheduled time, slot outside it, coverage slot)
 _SPEC: dict[str, tuple[int, int, int, int]] = {

@@ -1,12 +1,12 @@
 """Machine states -> ISO 22400 time elements (our mapping, after OPC UA MachineTool C.2.3).
 
-| state        | element | bucket slot |
+| state        | element | bucket slot (slots.py) |
 |--------------|---------|-------------|
-| running      | APT     | 0 |
-| setup        | AUST    | 1 |
-| fault        | ADET    | 2 (each entry into fault is one failure event) |
-| idle         | ADOT    | 3 |
-| planned_stop | PDOT    | 4 |
+| running      | APT     | RUN |
+| setup        | AUST    | SETUP |
+| fault        | ADET    | FAULT (each entry into fault is one failure event: FE) |
+| idle         | ADOT    | IDLE |
+| planned_stop | PDOT    | PLANNED |
 | offline      | unknown | not stored: unknown = POT - the other elements |
 """
 
@@ -16,9 +16,11 @@ from typing import Any
 
 from brain import vocabulary
 from brain.plant import state_code_key
+from processors.kpi.slots import Slot
 
-RUNNING, SETUP, FAULT, IDLE, PLANNED_STOP = 0, 1, 2, 3, 4
-OFFLINE = -1
+RUNNING, SETUP, FAULT = int(Slot.RUN), int(Slot.SETUP), int(Slot.FAULT)
+IDLE, PLANNED_STOP = int(Slot.IDLE), int(Slot.PLANNED)
+OFFLINE = -1  # no slot
 STATE_INDEX = {
     vocabulary.RUNNING: RUNNING,
     vocabulary.SETUP: SETUP,
@@ -41,6 +43,3 @@ def state_index(value: Any, codes: dict[str, str]) -> int | None:
         return None
     name = codes.get(state_code_key(value)) if codes else None
     return None if name is None else STATE_INDEX[name]
-
-
-APT_SLOT, AUST_SLOT, ADET_SLOT, ADOT_SLOT, PDOT_SLOT = RUNNING, SETUP, FAULT, IDLE, PLANNED_STOP
