@@ -9,17 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-LANGUAGES = ("en", "zh")
+from brain.text import LANGUAGES as LANGUAGES  # the dashboards are written in these
+from brain.text import Text as Text
+
 DATASOURCE = {"type": "influxdb", "uid": "${datasource}"}
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    en: str
-    zh: str
-
-    def __call__(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from brain.plant import Machine
 from brain.vocabulary import WINDOWS
 from processors.kpi import OK, REPLAYED, TOO_LATE, Context, ReplayMachine, machine_partial, merge
 from processors.kpi.calendar import MINUTE
+from processors.kpi.packs import layout_of
 
 DUP = "dup"
 LATE_DUP = "late_dup"
@@ -86,6 +87,8 @@ class MachineStream:
         self.kinds = windows
         self.stale_counter_ms = stale_counter_ms
         self.rm = ReplayMachine(machine, ctx.cal, grace_ms)
+        layout = layout_of(machine)  # a pack's coverage is a flag too
+        self._flags = FLAGS if layout is None else (*FLAGS, layout.coverage_key)
         self.wm: int | None = None
         self.off = -1
         self.windows: dict[str, list[Any]] = {}
@@ -232,8 +235,8 @@ class MachineStream:
         out["blocks"] = dict(acc["blocks"])
         if p is not None:
             merge(out, p)
-        for f in FLAGS:
-            if out[f] > 1:
+        for f in self._flags:
+            if out.get(f, 0) > 1:
                 out[f] = 1
         return out
 

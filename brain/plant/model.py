@@ -50,6 +50,8 @@ class Machine:
     meter_modulus: float | None = None
     power_max_gap_s: float = DEFAULT_POWER_MAX_GAP_S
     unknown_as: str = "loss"
+    pack: str | None = None  # the industry pack this machine belongs to (brain/pack.py)
+    pack_config: dict[str, Any] = field(default_factory=dict)  # its keys, the line's defaults merged
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ class Plant:
     alerts: tuple[Any, ...] = ()
     sparkplug: dict[str, Any] = field(default_factory=dict)
     source: str = "<config>"
+    packs: tuple[str, ...] = ()  # the packs the config uses (`packs:`), in its order
 
     @property
     def tz(self) -> ZoneInfo:

@@ -31,6 +31,7 @@ from brain.plant.model import (
     _code_key,
     _minutes,
 )
+from brain.plant.packs import LinePack, line_pack_of, machine_pack, parse_packs
 from brain.plant.workdays import work_calendar
 from brain.vocabulary import STATES
 
@@ -77,6 +78,7 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
             "sparkplug",
             "defaults",
             "name",
+            "packs",
         ),
     )
     tz = top.get("timezone", DEFAULT_TIMEZONE)
@@ -86,6 +88,7 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise PlantConfigError(source, "timezone", "an IANA time zone name (e.g. Asia/Shanghai)", tz) from exc
+    v.packs = packs = parse_packs(v, top.get("packs", []))  # brain/plant/packs.py
     defaults = v.mapping(top.get("defaults", {}), "defaults", optional=_MACHINE_OPTIONS)
     sites = tuple(v.site(s, f"sites[{i}]", defaults) for i, s in enumerate(v.list(top["sites"], "sites")))
     if not sites:
@@ -112,7 +115,7 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
     sparkplug = top.get("sparkplug") or {}
     if not isinstance(sparkplug, dict):
         raise v.fail("sparkplug", "a mapping (Sparkplug group/edge/device -> site/line/machine)", sparkplug)
-    return Plant(tz, sites, shifts, calendar, tariff, factor, alerts, dict(sparkplug), source)
+    return Plant(tz, sites, shifts, calendar, tariff, factor, alerts, dict(sparkplug), source, tuple(packs))
 
 
 _MACHINE_OPTIONS = (
@@ -130,6 +133,7 @@ class _V:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.packs: dict[str, Any] = {}  # id -> Pack, the ones `packs:` names
 
     def fail(self, path: str, expected: str, found: Any) -> PlantConfigError:
         return PlantConfigError(self.source, path, expected, found)
@@ -193,8 +197,9 @@ class _V:
                 pass
         raise self.fail(path, "a date YYYY-MM-DD", data)
 
-    def machine(self, data: Any, path: str, defaults: dict[str, Any]) -> Machine:
-        m = self.mapping(data, path, required=("id",), optional=("ideal_cycle_s", "name", *_MACHINE_OPTIONS))
+    def machine(self, data: Any, path: str, defaults: dict[str, Any], line_pack: LinePack) -> Machine:
+        keys = ("ideal_cycle_s", "name", "pack", *self.packs, *_MACHINE_OPTIONS)
+        own = m = self.mapping(data, path, required=("id",), optional=keys)
         m = {**defaults, **m}
         ideal = m.get("ideal_cycle_s")
         ideal = None if ideal is None else self.number(ideal, f"{path}.ideal_cycle_s", positive=True)
@@ -220,6 +225,7 @@ class _V:
         gap = self.number(
             m.get("power_max_gap_s", DEFAULT_POWER_MAX_GAP_S), f"{path}.power_max_gap_s", positive=True
         )
+        pack, pack_config = machine_pack(self, own, path, line_pack, kind)  # brain/plant/packs.py
         unknown_as = m.get("unknown_as", "loss")
         if unknown_as not in UNKNOWN_AS:
             raise self.fail(f"{path}.unknown_as", "one of " + ", ".join(UNKNOWN_AS), unknown_as)
@@ -232,16 +238,21 @@ class _V:
             mods["meter_modulus"],
             gap,
             unknown_as,
+            pack,
+            pack_config,
         )
 
     def line(self, data: Any, path: str, defaults: dict[str, Any]) -> Line:
-        d = self.mapping(data, path, required=("id", "machines"), optional=("name", "defaults"))
+        d = self.mapping(
+            data, path, required=("id", "machines"), optional=("name", "defaults", "pack", *self.packs)
+        )
+        line_pack = line_pack_of(self, d, path)  # brain/plant/packs.py
         defaults = {
             **defaults,
             **self.mapping(d.get("defaults", {}), f"{path}.defaults", optional=_MACHINE_OPTIONS),
         }
         machines = tuple(
-            self.machine(m, f"{path}.machines[{i}]", defaults)
+            self.machine(m, f"{path}.machines[{i}]", defaults, line_pack)
             for i, m in enumerate(self.list(d["machines"], f"{path}.machines"))
         )
         self.unique([m.id for m in machines], f"{path}.machines", "machine id")

@@ -16,6 +16,7 @@ from brain.plant import Machine, Plant
 from processors.kpi.calendar import MINUTE, Calendar, Window
 from processors.kpi.demand import BLOCK, block_start
 from processors.kpi.engine import C_CNT, C_EM, C_EP, C_QM, C_QP, EM, EP, FE, PQ, PQ_OFF, QM, QP, SQ, SQ_OFF
+from processors.kpi.packs import PackLayout, add_derived, add_pack_sums, layout_of, pack_layouts
 from processors.kpi.tariff import Tou
 from processors.kpi.timeline import FAULT, IDLE, SETUP
 from processors.kpi.timeline import PLANNED_STOP as PLANNED
@@ -44,6 +45,7 @@ SUM_KEYS = (
     "kwh_valley",
     "cost",
 )
+_CORE_LEN = len(SUM_KEYS) + 1  # a partial's keys without packs: the sums and `blocks`
 INT_KEYS = frozenset((*TIME_KEYS, "fe", "apt_pri", "n_timed", "n_pri", "n_count", "n_energy", "n_kvar"))
 
 
@@ -54,6 +56,7 @@ class Context:
     cal: Calendar
     tou: Tou
     grid_factor: float
+    packs: tuple[PackLayout, ...] = ()  # the plant's packs, for their record fields
 
     @classmethod
     def from_plant(cls, plant: Plant) -> Context:
@@ -61,6 +64,7 @@ class Context:
             Calendar.from_plant(plant),
             Tou(plant.timezone, plant.tariff),
             plant.grid_emission_factor_kg_per_kwh,
+            pack_layouts(plant.packs),
         )
 
 
@@ -72,12 +76,17 @@ def empty() -> dict[str, Any]:
 
 
 def merge(into: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """Add `other` into `into` (agg) and return `into`."""
+    """Add `other` into `into` (agg) and return `into`. Pack sums (`<pack>:<sum>`, beyond the
+    core's keys) are summed by name."""
     for k in SUM_KEYS:
         into[k] += other[k]
     blocks = into["blocks"]
     for k, v in other["blocks"].items():
         blocks[k] = blocks.get(k, 0.0) + v
+    if len(other) > _CORE_LEN:
+        for k, v in other.items():
+            if ":" in k:
+                into[k] = into.get(k, 0) + v
     return into
 
 
@@ -96,11 +105,12 @@ def machine_partial(
     tou, cal = ctx.tou, ctx.cal
     prices = tou.prices
     blocks = p["blocks"]
+    lo, hi = bisect_left(keys, start), bisect_left(keys, end)
     apt = aust = adet = adot = pdot = fe = 0.0  # ms in each state, failure events
     counted = metered = reactive = False  # did a counter / an energy source / a kvar source report
     pq = sq = pq_off = sq_off = kwh_all = kvarh = cost = 0.0
     by_period = [0.0, 0.0, 0.0]
-    for i in range(bisect_left(keys, start), bisect_left(keys, end)):
+    for i in range(lo, hi):
         key = keys[i]
         b = buckets[key]
         apt += b[RUN]
@@ -133,7 +143,12 @@ def machine_partial(
     p["n_count"] = 1 if counted else 0
     p["n_energy"] = 1 if metered else 0
     p["n_kvar"] = 1 if reactive else 0
+    layout = layout_of(machine)
+    if layout is not None:
+        add_pack_sums(p, buckets, keys, lo, hi, layout)
     if machine.kind == "meter":
+        if layout is not None:
+            add_derived(p, layout, machine.pack_config)
         return p
     pot, brk = cal.scheduled_ms(start, end)
     apt, aust, adet, adot = int(apt), int(aust), int(adet), int(adot)
@@ -156,6 +171,8 @@ def machine_partial(
         p["apt_pri"] = apt
         p["ideal_s"] = machine.ideal_cycle_s * p["pq"]
         p["ideal_good_s"] = machine.ideal_cycle_s * (p["pq"] - p["sq"])
+    if layout is not None:
+        add_derived(p, layout, machine.pack_config)
     return p
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from brain.plant import Machine
 from processors.kpi.calendar import BREAK, MINUTE, Calendar
 from processors.kpi.counters import increase
+from processors.kpi.packs import K_FLAG, K_GAUGE, K_SAMPLE, layout_of
 from processors.kpi.slots import NSLOTS, Slot
 from processors.kpi.timeline import FAULT, IDLE, OFFLINE, RUNNING, STATE_INDEX, state_index
 
@@ -57,12 +58,16 @@ class MachineFold:
         "_gap",
         "_mod_c",
         "_mod_m",
+        "_n",
+        "_pspec",
         "bad",
         "buckets",
         "cal",
         "cuts",
         "dirty",
         "fe_pending",
+        "flags",
+        "gauges",
         "last",
         "late",
         "machine",
@@ -86,6 +91,11 @@ class MachineFold:
         self.fe_pending = False  # entered fault, failure event not yet counted in scheduled time
         self.last: dict[str, list[float]] = {}  # counters/meters: metric -> [ts, value]
         self.power: dict[str, list[float]] = {}  # power: metric -> [ts, kW, attributed-up-to]
+        layout = layout_of(machine)  # the machine's pack: its metrics' slots after the core's
+        self._pspec = layout.spec if layout is not None else {}
+        self._n = layout.n if layout is not None else NSLOTS
+        self.flags: dict[str, list[float]] = {}  # pack flags: metric -> [attributed-up-to, 0|1]
+        self.gauges: dict[str, list[float]] = {}  # pack gauges: metric -> [ts, value, attributed-up-to]
         self.buckets: dict[int, list[float]] = {}
         self.dirty: set[int] = set()
         self._ck, self._cb, self._cc = -1, [], 0  # cache: last bucket key, bucket, scheduled flag
@@ -97,7 +107,9 @@ class MachineFold:
         """Apply one reading. False when it was late (older than this metric's last) or bad."""
         spec = _SPEC.get(metric)
         if spec is None:
-            return False  # a metric the core does not use (a pack's): not an error
+            pack = self._pspec.get(metric)
+            # a metric neither the core nor the machine's pack folds: telemetry only, not an error
+            return False if pack is None else self._feed_pack(pack, metric, value, ts)
         kind = spec[0]
         if kind == _K_STATE:
             return self._feed_state(value, ts)
@@ -165,8 +177,9 @@ class MachineFold:
         return True
 
     def advance(self, until: int) -> None:
-        """Attribute held signals (state, power) up to `until`: a state lasts until the next state
-        reading or the window end. Readings older than `until` are late afterwards."""
+        """Attribute held signals (state, power, a pack's flags and gauges) up to `until`: a state
+        lasts until the next state reading or the window end. Readings older than `until` are
+        late afterwards."""
         if self.s is not None and until > self.s_at:
             self._state(self.s_at, until, self.s)
             self.s_at = until
@@ -174,6 +187,91 @@ class MachineFold:
             if until > p[2]:
                 spec = _SPEC[metric]
                 self._riemann(p, until, spec[1], spec[3])
+        if self._pspec:
+            for metric, f in self.flags.items():
+                if until > f[0]:
+                    _, slot, cov = self._pspec[metric]
+                    self._flag(f[0], until, f[1], slot, cov)
+                    f[0] = until
+            for metric, g in self.gauges.items():
+                if until > g[2]:
+                    _, slot, cov = self._pspec[metric]
+                    self._gauge(g, until, slot, cov)
+
+    # --- a pack's metrics (processors/kpi/packfold.py, brain/pack.py) ---
+    def _feed_pack(self, spec: tuple[int, int, int], metric: str, value: Any, ts: int) -> bool:
+        kind, slot, cov = spec
+        if kind == K_FLAG:
+            if value.__class__ not in _NUMBER and value.__class__ is not bool:
+                self.bad += 1
+                return False
+            on = 1.0 if value else 0.0
+            f = self.flags.get(metric)
+            if f is not None:
+                if ts < f[0]:
+                    self.late += 1
+                    return False
+                self._flag(f[0], ts, f[1], slot, cov)
+            self.flags[metric] = [ts, on]
+            return True
+        if value.__class__ not in _NUMBER:
+            self.bad += 1
+            return False
+        if kind == K_SAMPLE:
+            key = self._key(ts)
+            bk = self._touch(key)[0] if key != self._ck else self._cb
+            bk[slot] += 1
+            bk[slot + 1] += value
+            bk[slot + 2] += value * value
+            bk[cov] = 1.0
+            return True
+        if kind == K_GAUGE:
+            g = self.gauges.get(metric)
+            if g is not None:
+                if ts < g[2]:
+                    self.late += 1
+                    return False
+                self._gauge(g, ts, slot, cov)
+            self.gauges[metric] = [ts, value, ts]
+            return True
+        # K_COUNTER: the core's counter rules (reset, wrap), its increase spread over the time
+        last = self.last.get(metric)
+        if last is None:
+            self.last[metric] = [ts, value]
+            return True
+        t0, prev = last
+        if ts < t0:
+            self.late += 1
+            return False
+        d = value - prev
+        if d < 0:
+            d = increase(prev, value, self._mod_c)
+        last[0], last[1] = ts, value
+        self._spread(t0, ts, d, slot, slot, cov)
+        return True
+
+    def _flag(self, a: int, b: int, on: float, slot: int, cov: int) -> None:
+        """Time a flag held `on` over [a, b): counted in scheduled time, like the states."""
+        while a < b:
+            e = self._edge(a)
+            if e > b:
+                e = b
+            key = self._key(a)
+            bk, cls = (self._cb, self._cc) if key == self._ck else self._touch(key)
+            bk[cov] = 1.0
+            if cls == 1 and on:
+                bk[slot] += e - a
+            a = e
+
+    def _gauge(self, g: list[float], until: int, slot: int, cov: int) -> None:
+        """Σ value·dt and Σ dt while a gauge value holds: at most the machine's max gap after it."""
+        t0, value, done = g[0], g[1], g[2]
+        stop = min(until, t0 + self._gap)
+        if stop > done:
+            self._spread(done, stop, value * (stop - done), slot, slot, cov)
+            self._spread(done, stop, float(stop - done), slot + 1, slot + 1, cov)
+        if until > done:
+            g[2] = until
 
     def take_dirty(self) -> set[int]:
         """Bucket keys changed since the last call (the streaming layer re-emits their windows)."""
@@ -187,7 +285,7 @@ class MachineFold:
         (1) or not (0: unscheduled or a calendar break). Caches the last one."""
         b = self.buckets.get(key)
         if b is None:
-            b = self.buckets[key] = [0.0] * NSLOTS
+            b = self.buckets[key] = [0.0] * self._n
         self.dirty.add(key)
         cls = 1 if self.cal.always else self.cal.minute_class(key - key % MINUTE)
         cls = 1 if cls == 1 else (2 if cls == BREAK else 0)
@@ -270,6 +368,8 @@ class MachineFold:
             "fe_pending": self.fe_pending,
             "last": {k: list(v) for k, v in self.last.items()},
             "power": {k: list(v) for k, v in self.power.items()},
+            "flags": {k: list(v) for k, v in self.flags.items()},
+            "gauges": {k: list(v) for k, v in self.gauges.items()},
             "buckets": {str(k): list(v) for k, v in self.buckets.items()},
             "late": self.late,
             "bad": self.bad,
@@ -283,7 +383,12 @@ class MachineFold:
         f.s, f.s_at, f.s_seen, f.fe_pending = data["s"], data["s_at"], data["s_seen"], data["fe_pending"]
         f.last = {k: list(v) for k, v in data["last"].items()}
         f.power = {k: list(v) for k, v in data["power"].items()}
-        f.buckets = {int(k): list(v) for k, v in data["buckets"].items()}
+        f.flags = {k: list(v) for k, v in data.get("flags", {}).items()}
+        f.gauges = {k: list(v) for k, v in data.get("gauges", {}).items()}
+        pad = [0.0] * f._n
+        f.buckets = {
+            int(k): v + pad[len(v) :] if len(v) < f._n else list(v) for k, v in data["buckets"].items()
+        }
         f.late, f.bad = data["late"], data["bad"]
         return f
 

@@ -9,6 +9,7 @@ from brain.vocabulary import KPI_RECORD_FIELDS
 from processors.kpi.aggregate import Context
 from processors.kpi.energy import energy_kpis
 from processors.kpi.oee import good_quantity, output_kpis
+from processors.kpi.packs import pack_fields
 
 _TIME = (
     ("pot_s", "pot"),
@@ -60,4 +61,7 @@ def to_record(
     rec.update(out)
     rec.update(energy)
     rec["pq_unscheduled"] = p["pq_off"] if counted else None
-    return {k: rec[k] for k in KPI_RECORD_FIELDS}
+    out = {k: rec[k] for k in KPI_RECORD_FIELDS}
+    if ctx.packs:
+        out.update(pack_fields(p, ctx.packs))  # `<pack>_<kpi>`: processors/kpi/packs.py
+    return out
