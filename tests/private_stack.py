@@ -50,8 +50,11 @@ class PrivateStack:
         return time.monotonic() - began
 
 
-def start_private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
-    """Start it, yield it, thaw and stop it (the body of the `private_stack` fixture)."""
+def start_private_stack(
+    tmp_path_factory: pytest.TempPathFactory, servers: str | None = None
+) -> Iterator[PrivateStack]:
+    """Start it, yield it, thaw and stop it (the body of the `private_stack` fixture). `servers`:
+    only that one (e.g. "kafka": a brand-new Kafka and nothing else)."""
     root = tmp_path_factory.mktemp("privatestack")
     mqtt, kafka, ctl, influx, rpc = free_ports(5)
     env = dict(
@@ -73,7 +76,7 @@ def start_private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pr
         env.pop(name, None)
     stack = PrivateStack(root, env, Settings.from_env(env))
     try:
-        stack.ctl("up")
+        stack.ctl("up", servers)
         yield stack
     finally:
         # Thaw first: a frozen server left by a failed test would not stop on SIGTERM.
