@@ -43,3 +43,10 @@ def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateS
     """A private stack on free ports (tests/private_stack.py), started on first use, once per run:
     for tests that kill or freeze servers or need an empty cluster. Never the shared servers."""
     yield from start_private_stack(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def private_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
+    """A private stack whose Kafka is a 3-node KRaft cluster (kafka-1..3, three JVMs; RF 3 /
+    min ISR 2 in its env and settings), started on first use, once per run."""
+    yield from start_private_stack(tmp_path_factory, kafka_brokers=3)
