@@ -2,7 +2,8 @@
 
 Kafka's `auto.offset.reset=latest` races with the producer (a message written between start-up
 and the first fetch is skipped silently); committing the end offsets first makes "start at the
-newest data" exact. Used by `brain process --start-at latest`, the demo and the tests.
+newest data" exact. Used by `brain process --start-at latest`, the demo and the tests; the group
+operations themselves (with their wait for the coordinator) are in brain/kafka_admin.py.
 """
 
 from __future__ import annotations
@@ -35,25 +36,19 @@ def start_new_group_at_end(
     """Commit the end offsets of `topics` for `group` unless it has committed offsets already.
 
     Returns True when it committed (a new group, or `force`). A group that already has offsets
-    resumes where it left off: that is what at-least-once delivery relies on.
+    resumes where it left off: that is what at-least-once delivery relies on. On a fresh cluster
+    both group operations wait for the coordinator (brain.kafka_admin.retry_coordinator).
     """
-    from kafka import KafkaConsumer, TopicPartition
-    from kafka.structs import OffsetAndMetadata
+    from kafka import TopicPartition
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=group,
-        enable_auto_commit=False,
-        **settings.kafka_kwargs(),
-    )
-    try:
-        wanted = {}
-        for topic in topics:
-            for partition, offset in end_offsets(settings, topic).items():
-                wanted[TopicPartition(topic, partition)] = OffsetAndMetadata(offset, "")
-        if not force and any(consumer.committed(tp) is not None for tp in wanted):
-            return False
-        consumer.commit(wanted)  # a manual commit without a subscription: no rebalance needed
-        return True
-    finally:
-        consumer.close()
+    from brain.kafka_admin import commit_group_offsets, committed_offsets
+
+    wanted = {
+        TopicPartition(topic, partition): offset
+        for topic in topics
+        for partition, offset in end_offsets(settings, topic).items()
+    }
+    if not force and committed_offsets(settings, group, wanted):
+        return False
+    commit_group_offsets(settings, group, wanted)  # no subscription, no member: no rebalance
+    return True

@@ -45,9 +45,16 @@ def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateS
     yield from start_private_stack(tmp_path_factory)
 
 
+@pytest.fixture(scope="session")
+def private_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
+    """A private stack whose Kafka is a 3-node KRaft cluster (kafka-1..3, three JVMs; RF 3 /
+    min ISR 2 in its env and settings), started on first use, once per run."""
+    yield from start_private_stack(tmp_path_factory, kafka_brokers=3)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that uses the real servers is marked `stack`, whether the module says so or not:
     `make unit` (`-m "not stack and not faults and not bench"`) then runs without any server."""
     for item in items:
-        if {"stack", "private_stack"} & set(getattr(item, "fixturenames", ())):
+        if {"stack", "private_stack", "private_cluster"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)

@@ -2,7 +2,8 @@
 (`brain stack up` with `BRAIN_STACK_DIR` and `BRAIN_STACK_*_PORT`), so killing, freezing or
 starting from an empty cluster never touches the shared servers. The session fixture
 `private_stack` (tests/conftest.py) starts one per test run, on first use; the fault suite
-and tests/alerts/test_fresh_cluster.py share it."""
+and tests/alerts/test_fresh_cluster.py share it. `private_cluster` is the same with a 3-node
+KRaft cluster (tests/faults/test_kafka_cluster.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ import pytest
 from brain.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
+CLUSTER_VARIABLES = (
+    "BRAIN_STACK_KAFKA_BROKERS",
+    "BRAIN_STACK_KAFKA_PORTS",
+    "BRAIN_STACK_KAFKA_CONTROLLER_PORTS",
+    "BRAIN_KAFKA_REPLICATION_FACTOR",
+    "BRAIN_KAFKA_MIN_INSYNC_REPLICAS",
+)
 
 
 def free_ports(n: int) -> list[int]:
@@ -50,10 +58,26 @@ class PrivateStack:
         return time.monotonic() - began
 
 
-def start_private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
-    """Start it, yield it, thaw and stop it (the body of the `private_stack` fixture)."""
-    root = tmp_path_factory.mktemp("privatestack")
-    mqtt, kafka, ctl, influx, rpc = free_ports(5)
+def start_private_stack(
+    tmp_path_factory: pytest.TempPathFactory, servers: str | None = None, *, kafka_brokers: int = 1
+) -> Iterator[PrivateStack]:
+    """Start it, yield it, thaw and stop it (the body of the `private_stack` fixture). `servers`:
+    only that one (e.g. "kafka": a brand-new Kafka and nothing else). `kafka_brokers` 3: a KRaft
+    cluster `kafka-1..3` (`brain stack up --kafka-brokers 3`), whose clients get the bootstrap list
+    and RF 3 / min ISR 2 in `env` and `settings`."""
+    root = tmp_path_factory.mktemp("privatestack" if kafka_brokers == 1 else "privatecluster")
+    mqtt, kafka, ctl, influx, rpc, *more = free_ports(5 + 2 * (kafka_brokers - 1))
+    kafka_ports = [kafka, *more[0::2]]
+    controller_ports = [ctl, *more[1::2]]
+    cluster = {}
+    if kafka_brokers > 1:
+        cluster = dict(
+            BRAIN_STACK_KAFKA_BROKERS=str(kafka_brokers),
+            BRAIN_STACK_KAFKA_PORTS=",".join(map(str, kafka_ports)),
+            BRAIN_STACK_KAFKA_CONTROLLER_PORTS=",".join(map(str, controller_ports)),
+            BRAIN_KAFKA_REPLICATION_FACTOR=str(min(3, kafka_brokers)),
+            BRAIN_KAFKA_MIN_INSYNC_REPLICAS="2" if kafka_brokers >= 3 else "1",
+        )
     env = dict(
         os.environ,
         BRAIN_STACK_DIR=str(root / "stack"),
@@ -64,16 +88,20 @@ def start_private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pr
         BRAIN_STACK_INFLUX_RPC_PORT=str(rpc),
         BRAIN_STACK_SECURE="",
         BRAIN_MQTT_URL=f"mqtt://127.0.0.1:{mqtt}",
-        BRAIN_KAFKA_BOOTSTRAP=f"127.0.0.1:{kafka}",
+        BRAIN_KAFKA_BOOTSTRAP=",".join(f"127.0.0.1:{p}" for p in kafka_ports),
         BRAIN_INFLUX_URL=f"http://127.0.0.1:{influx}",
         BRAIN_INFLUX_TOKEN="",
         PYTHONUNBUFFERED="1",
+        **cluster,
     )
     for name in ("BRAIN_PLANT_CONFIG", "BRAIN_BRIDGE_CLIENT_ID", "BRAIN_BRIDGE_SHARED_GROUP"):
         env.pop(name, None)
+    if kafka_brokers == 1:  # a developer's cluster settings must not leak into a 1-broker stack
+        for name in CLUSTER_VARIABLES:
+            env.pop(name, None)
     stack = PrivateStack(root, env, Settings.from_env(env))
     try:
-        stack.ctl("up")
+        stack.ctl("up", servers)
         yield stack
     finally:
         # Thaw first: a frozen server left by a failed test would not stop on SIGTERM.

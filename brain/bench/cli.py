@@ -115,7 +115,7 @@ class Bench:
     # -- set-up
     def baselines(self) -> dict[str, Any]:
         from brain.bench.baselines import kafka_limit, mqtt_limit
-        from brain.stack.servers import ensure_topics
+        from brain.kafka_admin import ensure_topics
 
         secs = self.args.baseline_seconds
         if secs <= 0:
@@ -151,29 +151,23 @@ class Bench:
                     )
                 )
         topic = f"{self.prefix}.rawkafka"
-        ensure_topics(self.settings.kafka_bootstrap, {topic: self.partitions}, self.settings.kafka_kwargs())
+        ensure_topics(self.settings, {topic: self.partitions})
         self.note(f"raw limit of Kafka alone ({secs:g} s) ...")
         kafka = kafka_limit(self.settings, topic, records, secs)
         kafka["record_bytes"] = round(sum(len(v) for _, v in records) / len(records))
         return {"mqtt": mqtt, "kafka": kafka}
 
     def start_pipeline(self, kafka: Kafka) -> Any:
-        from kafka.structs import OffsetAndMetadata
-
+        from brain.kafka_admin import commit_group_offsets, ensure_topics
         from brain.pipeline import Pipeline
-        from brain.stack.servers import ensure_topics
 
         plant = self.run_dir / "plant.yaml"
         plant.write_text(plant_yaml(self.site, self.load.machines))
-        ensure_topics(
-            self.settings.kafka_bootstrap, {self.kpi_topic: self.partitions}, self.settings.kafka_kwargs()
-        )
+        ensure_topics(self.settings, {self.kpi_topic: self.partitions})
         # start the processors at the end of brain.readings: commit their group's offsets there
         # first (what `brain process --start-at latest` does, which came later)
-        end = kafka.end(TOPIC_READINGS)
-        kafka.admin.alter_group_offsets(
-            self.progress_group, {tp: OffsetAndMetadata(o, "", -1) for tp, o in end.items()}
-        )
+        # (on a fresh cluster the first group operation waits for the coordinator: kafka_admin)
+        commit_group_offsets(self.settings, self.progress_group, kafka.end(TOPIC_READINGS), admin=kafka.admin)
         pipe = Pipeline(self.run_dir)
         cfg = str(plant)
         n_bridges = self.args.bridges
@@ -225,6 +219,8 @@ class Bench:
         return pipe
 
     def wait_ready(self, pipe: Any, kafka: Kafka, timeout_s: float = 120.0) -> None:
+        from brain.kafka_admin import describe_group
+
         deadline = time.monotonic() + timeout_s
         bridges = [n for n in pipe.services if n.startswith("bridge")]
         for name, text in [*((b, "bridge.subscribed") for b in bridges), ("sink", "sink.started")]:
@@ -237,8 +233,7 @@ class Bench:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"consumer group {group} got no partitions within {timeout_s:.0f} s")
                 try:
-                    got = kafka.admin.describe_groups([group])
-                    info = got.get(group) or {}
+                    info = describe_group(self.settings, group, admin=kafka.admin)
                     if info.get("group_state") == "Stable" and info.get("members"):
                         break
                 except Exception:
@@ -302,13 +297,16 @@ class Bench:
         )
 
     def cleanup(self, kafka: Kafka) -> None:
+        from brain.kafka_admin import delete_groups
+
         if self.args.keep:
             return
         try:
             topics = [t for t in kafka.consumer.topics() if t.startswith(self.prefix)]
             if topics:
                 kafka.admin.delete_topics(topics, raise_errors=False)
-            kafka.admin.delete_groups(sorted({self.app_id, self.progress_group, f"{self.prefix}-sink"}))
+            groups = {self.app_id, self.progress_group, f"{self.prefix}-sink"}
+            delete_groups(self.settings, groups, admin=kafka.admin)
         except Exception as exc:
             logs.event(log, "bench.cleanup_failed", logging.WARNING, error=repr(exc))
         try:

@@ -87,9 +87,9 @@ class Kafka:
         return dict(self.consumer.end_offsets(self.partitions(topic)))
 
     def committed(self, group: str, topic: str) -> dict[Any, int]:
-        got = self.admin.list_group_offsets({group: self.partitions(topic)})
-        offsets = got.get(group, got) if isinstance(got, dict) else {}
-        return {tp: om.offset for tp, om in offsets.items() if om is not None and om.offset >= 0}
+        from brain.kafka_admin import committed_offsets
+
+        return committed_offsets(self.settings, group, self.partitions(topic), admin=self.admin)
 
     def read(self, start: dict[Any, int], end: dict[Any, int]):
         """Every record between the offsets (end exclusive)."""

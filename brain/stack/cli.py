@@ -22,11 +22,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
             "(kill = SIGKILL, freeze = SIGSTOP, for fault tests)"
         ),
     )
-    parser.add_argument("servers", nargs="*", help="mosquitto, kafka, influxdb (default: all)")
+    parser.add_argument(
+        "servers",
+        nargs="*",
+        help="mosquitto, kafka, influxdb (default: all); on a cluster kafka-1, kafka-2, ... (kafka: all)",
+    )
     parser.add_argument("--dir", help="state directory (default .stack, env BRAIN_STACK_DIR)")
     parser.add_argument("--mqtt-port", type=int, help="default 1883 (env BRAIN_STACK_MQTT_PORT)")
     parser.add_argument("--kafka-port", type=int, help="default 9092 (env BRAIN_STACK_KAFKA_PORT)")
     parser.add_argument("--influx-port", type=int, help="default 8086 (env BRAIN_STACK_INFLUX_PORT)")
+    parser.add_argument(
+        "--kafka-brokers",
+        type=int,
+        help=(
+            "1 (default) or N: a KRaft cluster of N nodes kafka-1..N on ports KAFKA_PORT + 2(i-1) "
+            "(env BRAIN_STACK_KAFKA_BROKERS, BRAIN_STACK_KAFKA_PORTS=p1,p2,p3 and "
+            "BRAIN_STACK_KAFKA_CONTROLLER_PORTS to choose them); sticks until --kafka-brokers 1"
+        ),
+    )
     parser.add_argument(
         "--secure",
         action=argparse.BooleanOptionalAction,
@@ -42,7 +55,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
     from pathlib import Path
+
+    # kafka-python logs every refused connection at ERROR; probing a node that is down (status,
+    # a cluster with a broker killed) is expected here, and the table says it
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
     try:
         config = manager.default_config(
@@ -52,11 +70,14 @@ def run(args: argparse.Namespace) -> int:
             influx_port=args.influx_port,
             mqtt_tls_port=args.mqtt_tls_port,
             secure=args.secure,
+            kafka_brokers=args.kafka_brokers,
         )
         names = args.servers or None
         if args.action == "up":
             manager.up(config, names)
             _print_status(config)
+            if config.kafka_brokers > 1:
+                _print_client_env(config)
         elif args.action == "down":
             manager.down(config, names)
         elif args.action == "status":
@@ -69,22 +90,40 @@ def run(args: argparse.Namespace) -> int:
             manager.install(config)
         else:
             if not names:
+                kafka = "kafka-1..N (kafka: all nodes)" if config.kafka_brokers > 1 else "kafka"
                 raise StackError(
-                    f"`brain stack {args.action}` needs a server name: mosquitto, kafka or influxdb"
+                    f"`brain stack {args.action}` needs a server name: mosquitto, {kafka} or influxdb"
                 )
+            selected = manager.select(config, names)
+            if args.action == "stop":  # together: a cluster's last node would hang alone
+                for name, result in manager.stop_many(selected).items():
+                    print(f"{name}: {result}")
+                return 0
             action = {
                 "start": manager.start,
-                "stop": manager.stop,
                 "kill": manager.kill,
                 "freeze": manager.freeze,
                 "thaw": lambda s: manager.freeze(s, resume=True),
             }[args.action]
-            for server in manager.select(config, names):
+            if args.action == "start" and len(selected) > 1:
+                for name, result in manager.start_many(selected).items():
+                    print(f"{name}: {result}")
+                return 0
+            for server in selected:
                 print(f"{server.name}: {action(server)}")
     except StackError as exc:
         print(f"brain stack {args.action}: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_client_env(config: manager.StackConfig) -> None:
+    """What a client of the cluster needs (also in <root>/client.env)."""
+    where = config.root / "client.env"
+    print(f"\nKafka cluster of {config.kafka_brokers} nodes; clients need (also in {where}):")
+    for key, value in manager.client_env(config).items():
+        if key.startswith("BRAIN_KAFKA"):
+            print(f"  export {key}={value}")
 
 
 def _print_status(config: manager.StackConfig) -> int:

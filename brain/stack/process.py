@@ -68,19 +68,30 @@ def spawn(
 
 def stop(pid: int, marker: str, *, timeout_s: float = 30.0) -> None:
     """SIGTERM the process group, wait, then SIGKILL what is left. Idempotent."""
+    stop_together([(pid, marker)], timeout_s=timeout_s)
+
+
+def stop_together(processes: list[tuple[int, str]], *, timeout_s: float = 30.0) -> None:
+    """`stop` for several processes at once: SIGTERM to all, then wait for all. The nodes of a
+    KRaft cluster stop this way: stopped one after the other, the last one has no controller
+    quorum left for its controlled shutdown and hangs until the SIGKILL."""
     for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
-        if not is_alive(pid, marker):
+        alive = [(pid, marker) for pid, marker in processes if is_alive(pid, marker)]
+        if not alive:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
+        for pid, _ in alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, sig)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
         deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline and is_alive(pid, marker):
-            _reap(pid)
+        while time.monotonic() < deadline and any(is_alive(p, m) for p, m in alive):
+            for pid, _ in alive:
+                _reap(pid)
             time.sleep(0.1)
-    if is_alive(pid, marker):
-        raise StackError(f"process {pid} did not stop after SIGKILL")
+    left = [pid for pid, marker in processes if is_alive(pid, marker)]
+    if left:
+        raise StackError(f"process {left[0]} did not stop after SIGKILL")
 
 
 def signal_group(pid: int, sig: signal.Signals) -> None:

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from brain.stack import servers
+from brain.stack import kafka as servers
 
 
 def test_an_id_starting_with_a_dash_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
