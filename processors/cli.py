@@ -114,19 +114,20 @@ def prepare_topics(settings: Settings, opts: ProcessorOptions) -> int:
     """Partition count of the input topic; creates the output, late, partials and assignment
     topics and the tables' changelogs (compacted) when missing, with the settings' replication
     (never changes existing ones). Raises ValueError when they cannot work together."""
-    from brain.kafka_admin import KafkaAdminError, TopicSpec, admin_client, ensure_topics, partition_count
+    from brain.kafka_admin import KafkaAdminError, admin_client, ensure_topics, partition_count
     from processors.app import TABLES
-    from processors.runtime.faust_app import assign_topic, changelog_topic
+    from processors.runtime.faust_app import runtime_topics
 
     admin = admin_client(settings)
     try:
         n = partition_count(settings, opts.input_topic, admin=admin)
         if n == 0:
             raise ValueError(f"input topic {opts.input_topic!r} does not exist")
-        internal = {opts.partials: n, assign_topic(opts.app_id): n}
-        internal.update({changelog_topic(opts.app_id, t): TopicSpec(n, compact=True) for t in TABLES})
+        internal = {opts.partials: n, **runtime_topics(opts.app_id, n, TABLES)}
         ensure_topics(settings, {opts.output_topic: n, opts.late_topic: n, **internal}, admin=admin)
-        for name in internal:
+        for name, spec in internal.items():  # co-partitioned with the input: same count
+            if (spec if isinstance(spec, int) else spec.partitions) != n:
+                continue  # Faust's leader topic has one partition
             have = partition_count(settings, name, admin=admin)
             if have != n:
                 raise ValueError(

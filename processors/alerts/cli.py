@@ -85,7 +85,7 @@ def prepare_topics(settings: Settings, opts: AlertOptions) -> dict[str, int]:
     existing topic."""
     from brain.kafka_admin import KafkaAdminError, TopicSpec, admin_client, ensure_topics, partition_count
     from processors.alerts.app import TABLE
-    from processors.runtime.faust_app import assign_topic, changelog_topic
+    from processors.runtime.faust_app import runtime_topics
 
     admin = admin_client(settings)
     try:
@@ -93,8 +93,7 @@ def prepare_topics(settings: Settings, opts: AlertOptions) -> dict[str, int]:
         wanted: dict[str, int | TopicSpec] = {
             t: (3 if t == opts.output_topic else 1) for t, n in have.items() if not n
         }
-        wanted[assign_topic(opts.app_id)] = 1
-        wanted[changelog_topic(opts.app_id, TABLE)] = TopicSpec(1, compact=True)
+        wanted.update(runtime_topics(opts.app_id, 1, (TABLE,)))
         ensure_topics(settings, wanted, admin=admin)
         return {t: have[t] or 1 for t in opts.inputs}
     except KafkaAdminError as exc:

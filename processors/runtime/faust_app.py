@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,17 @@ def assign_topic(app_id: str) -> str:
 
 def changelog_topic(app_id: str, table: str) -> str:
     return f"{app_id}-{table}-changelog"
+
+
+def runtime_topics(app_id: str, partitions: int, tables: Iterable[str]) -> dict[str, Any]:
+    """The topics the runtime of `app_id` uses, for `brain.kafka_admin.ensure_topics` (created
+    with the settings' replication before Faust starts, so none is left to Faust's defaults): the
+    assignment topic, each table's changelog (compacted) and Faust's assignor leader topic."""
+    from brain.kafka_admin import TopicSpec
+
+    out: dict[str, Any] = {assign_topic(app_id): partitions, f"{app_id}-__assignor-__leader": 1}
+    out.update({changelog_topic(app_id, t): TopicSpec(partitions, compact=True) for t in tables})
+    return out
 
 
 def faust_credentials(settings: Settings) -> dict[str, Any]:

@@ -10,10 +10,9 @@ and Kafka, every final KPI record (Kafka and InfluxDB) equals `brain kpi` on the
 (so nothing was double counted), every topic of the cluster has RF 3 and min ISR 2, and the
 restarted broker is back in every ISR.
 
-`brain process` still creates Faust's internal topics with RF 1 (processors/app.py), so the topics
-the processors use are created here first with the one helper (brain.kafka_admin), as the runtime
-will do itself: output and late (the stack's), partials, both tick topics, both table changelogs
-(compacted) and Faust's leader topic.
+Every topic `brain process` uses beyond the stack's (partials, its assignment topic, both table
+changelogs — compacted — and Faust's leader topic) is created by the runtime itself with the
+settings' replication (processors/cli.py, `prepare_topics`): the test checks them all.
 
 The run ends with a reading of every machine and metric (its last value again) just after the
 last window's grace: both the stream and `brain kpi` get it, and the last windows close without
@@ -31,11 +30,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from brain.kafka_admin import TopicSpec, admin_client, describe_replication, ensure_topics, partition_count
+from brain.kafka_admin import admin_client, describe_replication, partition_count
 from brain.pipeline import Pipeline
 from brain.plant import load_plant
 from brain.settings import TOPIC_KPIS, TOPIC_READINGS
-from processors.options import ProcessorOptions
+from processors.app import TABLES
+from processors.runtime.faust_app import runtime_topics
 from tests.e2e import harness as h
 from tests.faults import workload as w
 from tests.private_stack import PrivateStack
@@ -55,20 +55,6 @@ def past_weekday_morning() -> dt.datetime:
     while day.weekday() >= 5:
         day -= dt.timedelta(days=1)
     return dt.datetime.combine(day, dt.time(7, 55), tzinfo=TZ)
-
-
-def processor_topics(app_id: str, partitions: int) -> dict[str, int | TopicSpec]:
-    """Every topic `brain process --app-id APP` uses beyond the stack's: what the runtime must
-    create with the settings' replication (today processors/app.py gives Faust RF 1)."""
-    opts = ProcessorOptions(app_id=app_id)
-    return {
-        opts.partials: partitions,
-        opts.ticks: partitions,
-        opts.rollup_ticks: partitions,
-        f"{app_id}-machines-changelog": TopicSpec(partitions, compact=True),
-        f"{app_id}-rollup-changelog": TopicSpec(partitions, compact=True),
-        f"{app_id}-__assignor-__leader": 1,
-    }
 
 
 def leaders(stack: PrivateStack, topic: str) -> Counter[int]:
@@ -109,7 +95,6 @@ def test_pipeline_survives_a_broker_killed_on_a_3_node_cluster(
     plant_path = h.write_plant(tmp_path / "plant.yaml", site)
     plant = load_plant(plant_path)
     partitions = partition_count(settings, TOPIC_READINGS)
-    ensure_topics(settings, processor_topics(app_id, partitions))
     readings_from = h.end_offsets(settings, TOPIC_READINGS)
     kpis_from = h.end_offsets(settings, TOPIC_KPIS)
     start = past_weekday_morning()
@@ -189,7 +174,7 @@ def test_pipeline_survives_a_broker_killed_on_a_3_node_cluster(
             break
         time.sleep(1)
     touched = [TOPIC_READINGS, TOPIC_KPIS, "brain.late", "brain.deadletter", "__consumer_offsets",
-               *processor_topics(app_id, partitions)]  # fmt: skip
+               f"{app_id}-partials", *runtime_topics(app_id, partitions, TABLES)]  # fmt: skip
     assert set(touched) <= set(rep), set(touched) - set(rep)
     wrong = {n: (t.replication_factor, t.min_insync_replicas) for n, t in rep.items()
              if (t.replication_factor, t.min_insync_replicas) != (3, 2)}  # fmt: skip
