@@ -11,11 +11,12 @@ PYTEST_ARGS ?=
 # $(call timed,STEP,COMMAND): run COMMAND and say how long the set-up step took.
 timed = start=$$(date +%s); $(2); rc=$$?; echo "[setup] $(1): $$(( $$(date +%s) - start )) s (exit $$rc)"; exit $$rc
 
-.PHONY: help venv servers up down status test lint demo bench clean
+.PHONY: help venv servers up down status test unit lint demo bench clean
 
 help:
 	@echo "make demo   - set up everything, start the servers and run the demo"
 	@echo "make test   - set up everything, start the servers and run the whole test suite"
+	@echo "make unit   - the inner loop: ruff and the tests that need no server (a few minutes)"
 	@echo "make bench  - run the benchmarks (docs/BENCHMARKS.md)"
 	@echo "make up | down | status - the local servers (brain stack ...)"
 
@@ -43,6 +44,10 @@ lint: venv
 test: lint up
 	@$(call timed,test suite,$(BIN)/pytest -m "not bench" --durations=15 $(PYTEST_ARGS))
 	@echo "The servers are still running (make down stops them)."
+
+# The inner loop: no server is started or needed (tests using one are marked `stack`, tests/conftest.py).
+unit: lint
+	@$(call timed,unit tests,$(BIN)/pytest -m "not stack and not faults and not bench" -q $(PYTEST_ARGS))
 
 demo: up
 	$(BRAIN) demo

@@ -1,8 +1,13 @@
 """Run the platform's services (bridge, processors, sink, alerts, notifier) as child processes.
 
-One supervisor used by `brain demo`, `brain bench`, the end-to-end tests and the fault-injection
-suite: start them in order, stop them cleanly (SIGTERM, then SIGKILL), kill or restart one of
-them on purpose, and keep each one's log in a file of the run directory.
+    pipe = build_pipeline(run_dir, config, bridges=[Bridge("demo-bridge")],
+                          processors=Processors("demo-app", start_at="latest"),
+                          sink=Sink("demo-sink", start_at_end=settings), ...)
+
+`build_pipeline` is the one place a pipeline is assembled from its services' rows — `brain demo`,
+`brain bench`, the end-to-end tests and the fault-injection suite all call it; `Pipeline` is the
+supervisor: start the services in order, stop them cleanly (SIGTERM, then SIGKILL), kill or
+restart one on purpose, and keep each one's log in a file of the run directory.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -152,3 +158,172 @@ def running(pipeline: Pipeline) -> Iterator[Pipeline]:
         yield pipeline
     finally:
         pipeline.stop_all()
+
+
+# ------------------------------------------------------------------------------ the builder
+
+
+def _flags(**values: Any) -> list[str]:
+    """`--name value` for every value that is not None (True: a bare flag; False: left out)."""
+    out: list[str] = []
+    for name, value in values.items():
+        if value is None or value is False:
+            continue
+        out.append("--" + name.replace("_", "-"))
+        if value is not True:
+            out.append(f"{value:g}" if isinstance(value, float) else str(value))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """`brain bridge`. `site`: subscribe to that site's v1 topics and Sparkplug group only."""
+
+    client_id: str
+    site: str | None = None
+    sparkplug: bool = True
+    session_expiry_s: int | None = None
+    status_interval_s: float | None = 5.0
+    shared_group: str | None = None
+    metrics_port: int | None = None
+    name: str = "bridge"
+
+    def argv(self, config: Path) -> list[str]:
+        topics: list[str] = []
+        if self.site:
+            topics = ["--topic", f"brain/v1/{self.site}/#"]
+            if self.sparkplug:
+                topics += ["--sparkplug-topic", f"spBv1.0/{self.site}/#"]
+        flags = _flags(
+            client_id=self.client_id,
+            no_sparkplug=not self.sparkplug,
+            session_expiry=self.session_expiry_s,
+            status_interval=self.status_interval_s,
+            shared_group=self.shared_group,
+            metrics_port=self.metrics_port,
+        )
+        return ["bridge", "--config", str(config), *topics, *flags]
+
+
+@dataclass(frozen=True, slots=True)
+class Processors:
+    """`brain process`. `start_at="latest"`: a new app id starts at the input's end — committed
+    for its progress group by `build_pipeline` before anything starts (so no reading published
+    between the start of the services and the worker's first step is skipped)."""
+
+    app_id: str
+    start_at: str | None = None
+    grace_s: float | None = None
+    idle_timeout_s: float | None = None
+    windows: Sequence[str] | None = None
+    output_topic: str | None = None
+    late_topic: str | None = None
+    partials_topic: str | None = None
+    session_timeout_s: float | None = None
+    workers: int | None = None
+    stats_interval_s: float | None = 5.0
+    extra: Sequence[str] = ()
+
+    def argv(self, config: Path, run_dir: Path) -> list[str]:
+        windows = ",".join(self.windows) if self.windows else None
+        flags = _flags(
+            app_id=self.app_id,
+            start_at=self.start_at,
+            grace_s=self.grace_s,
+            idle_timeout_s=self.idle_timeout_s,
+            windows=windows,
+            output_topic=self.output_topic,
+            late_topic=self.late_topic,
+            partials_topic=self.partials_topic,
+            session_timeout_s=self.session_timeout_s,
+            workers=self.workers,
+            stats_interval_s=self.stats_interval_s,
+        )
+        data = ["--data-dir", str(run_dir / "processors-data")]
+        return ["process", "--config", str(config), *data, *flags, *self.extra]
+
+
+@dataclass(frozen=True, slots=True)
+class Alerts:
+    """`brain alerts`."""
+
+    app_id: str
+    from_beginning: bool = False
+    extra: Sequence[str] = ()
+
+    def argv(self, config: Path, run_dir: Path) -> list[str]:
+        data = str(run_dir / "alerts-data")
+        return ["alerts", "--config", str(config), "--data-dir", data,
+                *_flags(app_id=self.app_id, from_beginning=self.from_beginning), *self.extra]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Sink:
+    """`brain sink`. `topics`: `kind=topic` pairs (default: the sink's own); `start_at_end`: commit
+    the group's offsets at the end of its topics first (a new group reads only what comes next)."""
+
+    group: str
+    topics: Sequence[str] = ()
+    raw: bool = False
+    raw_every_s: float | None = None
+    flush_ms: int | None = None
+    influx_timeout_ms: int | None = None
+    status_interval_s: float | None = 5.0
+    start_at_end: Sequence[str] = ()  # topic names whose end the group starts at
+
+    def argv(self) -> list[str]:
+        topics = ["--topics", *self.topics] if self.topics else []
+        flags = _flags(
+            group=self.group,
+            raw=self.raw,
+            raw_every_s=self.raw_every_s,
+            flush_ms=self.flush_ms,
+            influx_timeout_ms=self.influx_timeout_ms,
+            status_interval=self.status_interval_s,
+        )
+        return ["sink", *flags, *topics]
+
+
+def build_pipeline(
+    run_dir: Path,
+    config: Path | str,
+    *,
+    bridges: Sequence[Bridge] = (),
+    processors: Processors | None = None,
+    alerts: Alerts | None = None,
+    sink: Sink | None = None,
+    simulator: Sequence[str] | None = None,
+    settings: Any = None,
+    env: Mapping[str, str] | None = None,
+) -> Pipeline:
+    """The platform's services for one plant config, in start order (bridges, processors, alerts,
+    sink, simulator: `simulate` flags after `--config`), not started. `settings`
+    (brain.settings.Settings) is needed when the sink starts at the end of its topics."""
+    config = Path(config)
+    pipe = Pipeline(run_dir, env=None if env is None else dict(env))
+    for bridge in bridges:
+        pipe.add(bridge.name, bridge.argv(config))
+    if processors is not None:
+        if processors.start_at == "latest":
+            from brain.kafka_offsets import start_new_group_at_end
+            from brain.settings import TOPIC_READINGS
+            from processors.options import ProcessorOptions
+
+            if settings is None:
+                raise ValueError("build_pipeline: processors that start at the end need `settings`")
+            group = ProcessorOptions(app_id=processors.app_id).input_group
+            start_new_group_at_end(settings, group, [TOPIC_READINGS])
+        pipe.add("processors", processors.argv(config, run_dir))
+    if alerts is not None:
+        pipe.add("alerts", alerts.argv(config, run_dir))
+    if sink is not None:
+        if sink.start_at_end:
+            from brain.kafka_offsets import start_new_group_at_end
+
+            if settings is None:
+                raise ValueError("build_pipeline: a sink that starts at the end needs `settings`")
+            start_new_group_at_end(settings, sink.group, list(sink.start_at_end))
+        pipe.add("sink", sink.argv())
+    if simulator is not None:
+        pipe.add("simulator", ["simulate", "--config", str(config), *simulator])
+    return pipe

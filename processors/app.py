@@ -34,7 +34,7 @@ def build(
         replication_factor=settings.kafka_replication_factor, logger=log,
     )  # fmt: skip
     inputs = KafkaInputLog(settings, {opts.input_topic: partitions, opts.partials: partitions},
-                           group=opts.input_group, start_at=opts.start_at, log=log)  # fmt: skip
+                           group=opts.input_group, log=log)  # fmt: skip
     runtime.on_stop(inputs.stop)
     workers: list[PartitionWorker] = []
     for name, cls in TABLES.items():

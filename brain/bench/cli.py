@@ -159,7 +159,7 @@ class Bench:
 
     def start_pipeline(self, kafka: Kafka) -> Any:
         from brain.kafka_admin import commit_group_offsets, ensure_topics
-        from brain.pipeline import Pipeline
+        from brain.pipeline import Bridge, Processors, Sink, build_pipeline
 
         plant = self.run_dir / "plant.yaml"
         plant.write_text(plant_yaml(self.site, self.load.machines))
@@ -168,53 +168,29 @@ class Bench:
         # first (what `brain process --start-at latest` does, which came later)
         # (on a fresh cluster the first group operation waits for the coordinator: kafka_admin)
         commit_group_offsets(self.settings, self.progress_group, kafka.end(TOPIC_READINGS), admin=kafka.admin)
-        pipe = Pipeline(self.run_dir)
-        cfg = str(plant)
-        n_bridges = self.args.bridges
-        for b, port in enumerate(self.metrics_ports):
-            shared = ["--shared-group", self.app_id] if n_bridges > 1 else []
-            pipe.add(
-                f"bridge{b}" if n_bridges > 1 else "bridge",
-                ["bridge", "--config", cfg, "--client-id", f"{self.app_id}-{b}", "--no-sparkplug",
-                 "--topic", f"brain/v1/{self.site}/#", *shared, "--session-expiry", "300",
-                 "--metrics-port", str(port), "--status-interval", "5"],
-            )  # fmt: skip
-        pipe.add(
-            "processors",
-            [
-                "process",
-                "--config",
-                cfg,
-                "--app-id",
-                self.app_id,
-                "--grace-s",
-                str(self.args.grace_s),
-                "--output-topic",
-                self.kpi_topic,
-                "--late-topic",
-                f"{self.prefix}.late",
-                "--partials-topic",
-                f"{self.prefix}.partials",
-                "--data-dir",
-                str(self.run_dir / "processors"),
-                "--stats-interval-s",
-                "5",
-                "--workers",
-                str(self.args.workers),
-            ],
+        many = self.args.bridges > 1
+        bridges = [
+            Bridge(
+                f"{self.app_id}-{b}",
+                site=self.site,
+                sparkplug=False,
+                session_expiry_s=300,
+                metrics_port=port,
+                shared_group=self.app_id if many else None,
+                name=f"bridge{b}" if many else "bridge",
+            )
+            for b, port in enumerate(self.metrics_ports)
+        ]
+        processors = Processors(
+            self.app_id,
+            grace_s=self.args.grace_s,
+            output_topic=self.kpi_topic,
+            late_topic=f"{self.prefix}.late",
+            partials_topic=f"{self.prefix}.partials",
+            workers=self.args.workers,
         )
-        pipe.add(
-            "sink",
-            [
-                "sink",
-                "--topics",
-                f"kpis={self.kpi_topic}",
-                "--group",
-                f"{self.prefix}-sink",
-                "--status-interval",
-                "5",
-            ],
-        )
+        sink = Sink(f"{self.prefix}-sink", topics=(f"kpis={self.kpi_topic}",))
+        pipe = build_pipeline(self.run_dir, plant, bridges=bridges, processors=processors, sink=sink)
         pipe.start_all()
         return pipe
 

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from brain.demo.view import LiveState, render
 from brain.health import problems
-from brain.kafka_offsets import start_new_group_at_end
-from brain.pipeline import Pipeline
+from brain.pipeline import Alerts, Bridge, Processors, Sink, build_pipeline
 from brain.settings import TOPIC_ALERTS, TOPIC_KPIS, TOPIC_READINGS, Settings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "suzhou-demo.yaml"
@@ -67,64 +66,31 @@ def run(args: argparse.Namespace) -> int:
     start = simulated_start(dt.datetime.now(tz), duration)
     run_id = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.run_dir).resolve() / run_id
-    pipeline = Pipeline(run_dir)
     # Everything of this run starts at "now": a bridge session of its own (a shared one would
     # first deliver what was published while it was away), processors and alerts under new app
     # ids at the newest readings, a sink group at the newest records. The bridge's session
     # expires a minute after the demo, so no abandoned queue is left in Mosquitto.
-    pipeline.add(
-        "bridge",
-        ["bridge", "--config", args.config, "--client-id", f"brain-demo-{run_id}", "--session-expiry", "60"],
-    )
-    pipeline.add(
-        "processors",
-        [
-            "process",
-            "--config",
-            args.config,
-            "--app-id",
-            f"brain-demo-{run_id}",
-            "--start-at",
-            "latest",
-            "--data-dir",
-            str(run_dir / "processors"),
-        ],
-    )
-    pipeline.add(
-        "alerts",
-        [
-            "alerts",
-            "--config",
-            args.config,
-            "--app-id",
-            f"brain-demo-alerts-{run_id}",
-            "--data-dir",
-            str(run_dir / "alerts"),
-        ],
-    )
-    sink_group = f"brain-demo-sink-{run_id}"
-    start_new_group_at_end(settings, sink_group, [TOPIC_READINGS, TOPIC_KPIS, TOPIC_ALERTS])
-    pipeline.add("sink", ["sink", "--raw", "--raw-every-s", "10", "--group", sink_group])
     simulator = [
-        "simulate",
-        "--config",
-        args.config,
-        "--seed",
-        str(args.seed),
-        "--start",
-        start.isoformat(),
-        "--duration",
-        f"{int(duration.total_seconds())}s",
-        "--speed",
-        str(args.speed),
-        "--form",
-        "mixed",
-        "--sparkplug-share",
-        "0.2",
-        "--bad-rate",
-        "0.002",
-        "--quiet",
+        *("--seed", str(args.seed), "--start", start.isoformat()),
+        *("--duration", f"{int(duration.total_seconds())}s", "--speed", str(args.speed)),
+        *("--form", "mixed", "--sparkplug-share", "0.2", "--bad-rate", "0.002", "--quiet"),
     ]
+    pipeline = build_pipeline(
+        run_dir,
+        args.config,
+        bridges=[Bridge(f"brain-demo-{run_id}", session_expiry_s=60, status_interval_s=None)],
+        processors=Processors(f"brain-demo-{run_id}", start_at="latest", stats_interval_s=None),
+        alerts=Alerts(f"brain-demo-alerts-{run_id}"),
+        sink=Sink(
+            f"brain-demo-sink-{run_id}",
+            raw=True,
+            raw_every_s=10,
+            status_interval_s=None,
+            start_at_end=(TOPIC_READINGS, TOPIC_KPIS, TOPIC_ALERTS),
+        ),
+        simulator=simulator,
+        settings=settings,
+    )
     print(
         f"demo: {plant.source}: {len(plant.machines())} machines on "
         f"{sum(len(s.lines) for s in plant.sites)} lines; simulating {start:%a %Y-%m-%d %H:%M} "
@@ -139,12 +105,12 @@ def run(args: argparse.Namespace) -> int:
     began = time.monotonic()
     try:
         watcher.start()
-        pipeline.start_all()
+        for name in ("bridge", "processors", "alerts", "sink"):
+            pipeline.start(name)
         if not pipeline.wait_for_log("processors", "process.assigned", timeout_s=90):
             print("demo: the processors did not get their partitions; see " + str(run_dir), file=sys.stderr)
             return 1
-        sim = pipeline.add("simulator", simulator)
-        pipeline.start("simulator")
+        sim = pipeline.start("simulator")
         began = time.monotonic()
         interactive = sys.stdout.isatty()
         last_print = 0.0

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import calendar as _calendar
-import contextlib
 import json
 import logging
 import threading
@@ -364,19 +363,10 @@ class ReportService:
 
 
 def _ensure_compacted(settings: Settings, topic: str) -> None:
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    """The delivered-reports topic: one partition, compacted, with the settings' replication."""
+    from brain.kafka_admin import TopicSpec, ensure_topics
 
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, client_id="brain-reports", **settings.kafka_kwargs()
-    )
-    try:
-        if topic not in admin.list_topics():
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"cleanup.policy": "compact"})])
-    finally:
-        admin.close()
+    ensure_topics(settings, {topic: TopicSpec(1, compact=True)})
 
 
 __all__ = ["Job", "ReportService", "ServiceOptions", "expected_points", "jobs_for"]

@@ -32,7 +32,7 @@ def build(
         session_timeout_s=opts.session_timeout_s, send_timeout_s=opts.send_timeout_s,
         replication_factor=settings.kafka_replication_factor, logger=log, event_prefix="alerts",
     )  # fmt: skip
-    inputs = KafkaInputLog(settings, partitions, group=opts.input_group, start_at=opts.start_at, log=log)
+    inputs = KafkaInputLog(settings, partitions, group=opts.input_group, log=log)
     runtime.on_stop(inputs.stop)
     stats: Counter[str] = Counter()
     store, outbox = runtime.store(TABLE, stats), runtime.outbox(stats)

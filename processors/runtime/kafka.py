@@ -144,7 +144,12 @@ class KafkaInputLog:
     """An `InputLog` over the partitions of `topics` ({name: partition count}) (module doc).
 
     A NEW worker (no marker: `after=None`) starts at the group's committed offset if there is
-    one, else at `start_at` (earliest or latest). Kafka unavailable during a pull: nothing this
+    one, else at the earliest offset. Never at the end: to start a new worker at the end of its
+    input, commit the end offsets for its group BEFORE it starts (`brain.kafka_offsets`, which
+    `--start-at latest` and `build_pipeline` do) — exact, where seeking to the end would race the
+    producers, and where an answer "no offset" during a broker failover (aiokafka reports a
+    partition the coordinator does not know yet as uncommitted) would skip records: found by the
+    3-broker test. Kafka unavailable during a pull: nothing this
     time (logged `process.pull_failed`), the consumer is replaced, and for RETRY_S the other pulls
     return nothing at once, so one step waits at most PULL_TIMEOUT_S however many partitions it
     pulls (a long step would hold a rebalance)."""
@@ -155,12 +160,11 @@ class KafkaInputLog:
         topics: Mapping[str, int],
         *,
         group: str,
-        start_at: str = "earliest",
         fetch_timeout_ms: int = 100,
         log: logging.Logger,
     ) -> None:
         self.settings, self.topics, self.group = settings, dict(topics), group
-        self.start_at, self.fetch_timeout_ms, self.log = start_at, fetch_timeout_ms, log
+        self.fetch_timeout_ms, self.log = fetch_timeout_ms, log
         self._consumer: Any = None
         self._failed_at = -1e9  # loop time of the last failed pull
         self._next: dict[tuple[str, int], int] = {}  # where the consumer's position is
@@ -214,10 +218,10 @@ class KafkaInputLog:
             committed = await consumer.committed(tp)
             if committed is not None:
                 consumer.seek(tp, committed)
-            elif self.start_at == "latest":
-                await consumer.seek_to_end(tp)
             else:
                 await consumer.seek_to_beginning(tp)
+            logs.event(self.log, "process.input_start", topic=topic, partition=partition, group=self.group,
+                       committed=committed)  # fmt: skip
         self._next[key] = await consumer.position(tp)
         return tp
 

@@ -33,8 +33,7 @@ import orjson
 import yaml
 
 from brain.kafka_offsets import end_offsets as end_offsets  # re-exported for the tests
-from brain.kafka_offsets import start_new_group_at_end
-from brain.pipeline import Pipeline
+from brain.pipeline import Bridge, Pipeline, Processors, Sink, build_pipeline
 from brain.plant import Plant
 from brain.settings import KPI_DATABASE, TOPIC_KPIS, TOPIC_READINGS, Settings
 from brain.vocabulary import KPI_IDENTITY_FIELDS, KPI_QUANTITY_FIELDS, KPI_RECORD_FIELDS, KPI_TIME_FIELDS
@@ -95,11 +94,6 @@ def write_plant(path: Path, site: str, **kw: Any) -> Path:
 
 
 # ------------------------------------------------------------------------------------ Kafka
-
-
-def start_groups_at_end(settings: Settings, group: str, topics: Iterable[str]) -> None:
-    """A NEW consumer group starts at the newest data instead of the shared topic's history."""
-    start_new_group_at_end(settings, group, topics, force=True)
 
 
 def _consume(settings: Settings, topic: str, since: Mapping[int, int] | None) -> Iterable[dict[str, Any]]:
@@ -250,44 +244,31 @@ def run_pipeline(
         "BRAIN_INFLUX_URL": settings.influx_url,
         "PYTHONUNBUFFERED": "1",
     }
-    pipe = Pipeline(run_dir, env={**os.environ, **env})
-    bridge = ["bridge", "--config", str(plant_path), "--client-id", client_id or f"{app_id}-bridge"]
-    bridge += ["--status-interval", "5", "--session-expiry", "600"]
-    if site:
-        bridge += ["--topic", f"brain/v1/{site}/#", "--sparkplug-topic", f"spBv1.0/{site}/#"]
-    pipe.add("bridge", bridge)
-    start_groups_at_end(settings, app_id, [TOPIC_READINGS])
-    pipe.add(
-        "processors",
-        [
-            "process",
-            "--config",
-            str(plant_path),
-            "--app-id",
+    raw_topics = [TOPIC_READINGS] if raw else []
+    pipe = build_pipeline(
+        run_dir,
+        plant_path,
+        bridges=[Bridge(client_id or f"{app_id}-bridge", site=site, session_expiry_s=600)],
+        processors=Processors(
             app_id,
-            "--grace-s",
-            f"{grace_s:g}",
-            "--idle-timeout-s",
-            f"{idle_timeout_s:g}",
-            "--output-topic",
-            kpis_topic,
-            "--session-timeout-s",
-            "10",
-            "--stats-interval-s",
-            "5",
-            "--data-dir",
-            str(run_dir / "processors-data"),
-            *process_args,
-        ],
-    )
-    if sink:
-        group = sink_group or f"{app_id}-sink"
-        topics = [f"kpis={kpis_topic}"] + ([f"readings={TOPIC_READINGS}"] if raw else [])
-        start_groups_at_end(settings, group, [kpis_topic] + ([TOPIC_READINGS] if raw else []))
-        pipe.add(
-            "sink",
-            ["sink", "--group", group, "--flush-ms", "300", "--status-interval", "5", "--topics", *topics],
+            start_at="latest",
+            grace_s=grace_s,
+            idle_timeout_s=idle_timeout_s,
+            output_topic=kpis_topic,
+            session_timeout_s=10,
+            extra=tuple(process_args),
+        ),
+        sink=Sink(
+            sink_group or f"{app_id}-sink",
+            topics=(f"kpis={kpis_topic}", *(f"readings={t}" for t in raw_topics)),
+            flush_ms=300,
+            start_at_end=(kpis_topic, *raw_topics),
         )
+        if sink
+        else None,
+        settings=settings,
+        env={**os.environ, **env},
+    )
     if start:
         pipe.start_all()
         if not pipe.wait_for_log("bridge", "event=bridge.subscribed", timeout_s=60):

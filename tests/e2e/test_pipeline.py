@@ -93,6 +93,11 @@ def test_pipeline_equals_brain_kpi(stack: Settings, site_id: str, tmp_path: Path
     finally:
         pipe.stop_all()
         h.delete_site(stack, site_id)
+    # logs are one line per event: no terminal escape codes (Faust's spinner wrote ESC[?25h once)
+    for service in pipe.services.values():
+        assert service.log_file is not None and "\x1b" not in service.log_file.read_text(errors="replace"), (
+            f"escape codes in {service.log_file}"
+        )
     print(f"\ne2e timings (s): { {k: round(v, 1) for k, v in timings.items()} }; {len(readings)} readings")
 
 

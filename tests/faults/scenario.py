@@ -1,7 +1,7 @@
 """One long run of the whole pipeline on the private stack with faults injected one after another.
 
 The simulator streams a known workload (seeded, fixed past start, high speed) into Mosquitto
-while bridge, processors, alerts and sink run as children (`brain.pipeline.Pipeline`). Before each
+while bridge, processors, alerts and sink run as children (`brain.pipeline.build_pipeline`). Before each
 fault the run waits until the pipeline has caught up; each fault is timed, and a monitor tails
 brain.readings, brain.kpis and InfluxDB so the recovery time of each fault is measured. Every
 fault owns a phase: the event times the simulator produced from its start (minus a margin) to the
@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from brain.pipeline import Pipeline
+from brain.pipeline import Alerts, Bridge, Processors, Sink, build_pipeline
 from tests.faults import workload as w
 from tests.faults.conftest import PrivateStack
 
@@ -178,30 +178,24 @@ def run(stack: PrivateStack, tmp: Path, plan: list[tuple[str, str, str]]) -> Out
     jsonl = run_dir / "readings.jsonl"
     began = time.monotonic()
 
-    pipe = Pipeline(run_dir / "logs", env=stack.env)
-    pipe.add(
-        "bridge",
-        ["bridge", "--config", str(config), "--client-id", f"fault-bridge-{site}", "--no-sparkplug",
-         "--topic", f"brain/v1/{site}/#", "--status-interval", "5"],
-    )  # fmt: skip
-    pipe.add(
-        "processors",
-        ["process", "--config", str(config), "--app-id", f"fault-proc-{site}",
-         "--windows", ",".join(w.WINDOWS), "--data-dir", str(run_dir / "proc-data"),
-         "--session-timeout-s", "6", "--idle-timeout-s", "150", "--stats-interval-s", "5"],
-    )  # fmt: skip
-    pipe.add(
-        "alerts",
-        ["alerts", "--config", str(config), "--app-id", f"fault-alerts-{site}", "--from-beginning",
-         "--data-dir", str(run_dir / "alerts-data")],
-    )  # fmt: skip
-    pipe.add("sink", ["sink", "--group", f"fault-sink-{site}", "--influx-timeout-ms", "3000"])
-    sim = pipe.add(
-        "simulator",
-        ["simulate", "--config", str(config), "--profile", str(profile), "--seed", str(SEED),
-         "--start", start.isoformat(), "--duration", f"{duration_s}s", "--speed", str(SPEED),
-         "--client-id", f"fault-sim-{site}", "--out", str(jsonl), "--quiet"],
-    )  # fmt: skip
+    simulator = [
+        *("--profile", str(profile), "--seed", str(SEED), "--start", start.isoformat()),
+        *("--duration", f"{duration_s}s", "--speed", str(SPEED), "--client-id", f"fault-sim-{site}"),
+        *("--out", str(jsonl), "--quiet"),
+    ]
+    pipe = build_pipeline(
+        run_dir / "logs",
+        config,
+        bridges=[Bridge(f"fault-bridge-{site}", site=site, sparkplug=False)],
+        processors=Processors(
+            f"fault-proc-{site}", windows=w.WINDOWS, session_timeout_s=6, idle_timeout_s=150
+        ),
+        alerts=Alerts(f"fault-alerts-{site}", from_beginning=True),
+        sink=Sink(f"fault-sink-{site}", influx_timeout_ms=3000, status_interval_s=None),
+        simulator=simulator,
+        env=stack.env,
+    )
+    sim = pipe.services["simulator"]
     monitor = Monitor(stack, site)
     faults: list[Fault] = []
     try:

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from brain.kafka_admin import admin_client, describe_replication, partition_count
-from brain.pipeline import Pipeline
+from brain.pipeline import build_pipeline
 from brain.plant import load_plant
 from brain.settings import TOPIC_KPIS, TOPIC_READINGS
 from processors.app import TABLES
@@ -103,14 +103,24 @@ def test_pipeline_survives_a_broker_killed_on_a_3_node_cluster(
         plant_path, tmp_path / "run", settings=settings, app_id=app_id, site=site,
         grace_s=GRACE_S, idle_timeout_s=120,
     )  # fmt: skip
-    feed = Pipeline(tmp_path / "sim", env=stack.env)  # its own: stopping it is no failure
     out = tmp_path / "readings.jsonl"
-    feed.add(
-        "simulator",
-        ["simulate", "--config", str(plant_path), "--seed", "12", "--start", start.isoformat(),
-         "--duration", "8h", "--speed", f"{SPEED:g}", "--form", "mixed", "--sparkplug-share", "0.3",
-         "--client-id", f"{app_id}-sim", "--out", str(out), "--quiet"],
-    )  # fmt: skip
+    simulator = [
+        *("--seed", "12", "--start", start.isoformat(), "--duration", "8h", "--speed", f"{SPEED:g}"),
+        *(
+            "--form",
+            "mixed",
+            "--sparkplug-share",
+            "0.3",
+            "--client-id",
+            f"{app_id}-sim",
+            "--out",
+            str(out),
+            "--quiet",
+        ),
+    ]
+    feed = build_pipeline(
+        tmp_path / "sim", plant_path, simulator=simulator, env=stack.env
+    )  # its own: stopping it is no failure
     timings: dict[str, float] = {}
     try:
         feed.start("simulator")

@@ -54,9 +54,8 @@ class InputReader:
         await self.log.stop()
 
 
-def _reader(stack: Settings, topic: str, start_at: str = "earliest") -> InputReader:
-    log = KafkaInputLog(stack, {topic: 2}, group=f"{topic}-input", start_at=start_at,
-                        log=logging.getLogger("test"))  # fmt: skip
+def _reader(stack: Settings, topic: str) -> InputReader:
+    log = KafkaInputLog(stack, {topic: 2}, group=f"{topic}-input", log=logging.getLogger("test"))
     return InputReader(log, topic)
 
 
@@ -146,12 +145,17 @@ def test_progress_commits_and_where_a_new_worker_starts(stack: Settings) -> None
         consumer.close()
 
 
-def test_start_at_latest_without_progress_reads_only_what_comes_after(stack: Settings) -> None:
+def test_start_at_latest_is_a_commit_of_the_end_before_the_start(stack: Settings) -> None:
+    """`--start-at latest`: the end offsets are committed for the group first (exact); the reader
+    itself never seeks to the end."""
+    from brain.kafka_offsets import start_new_group_at_end
+
     topic = _topic(stack)
     _produce(stack, topic, range(5))
+    assert start_new_group_at_end(stack, f"{topic}-input", [topic])
 
     async def go() -> None:
-        reader = _reader(stack, topic, start_at="latest")
+        reader = _reader(stack, topic)
         try:
             assert await _pull_all(reader, 1, None, 100, want=1, wait_s=1.0) == []
             await asyncio.to_thread(_produce, stack, topic, range(5, 8))
