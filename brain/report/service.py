@@ -33,6 +33,7 @@ from typing import Any
 
 from brain import logs
 from brain import settings as _s
+from brain.kafka_admin import kafka_python_client
 from brain.plant import Plant
 from brain.report.build import Written, make
 from brain.report.data import InfluxSource
@@ -127,6 +128,7 @@ class ReportService:
 
         _ensure_compacted(self.settings, self.opts.state_topic)
         consumer = KafkaConsumer(
+            kafka_client=kafka_python_client(),
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=None,
             enable_auto_commit=False,
@@ -309,11 +311,15 @@ class ReportService:
         from kafka.errors import KafkaError
 
         self.producer = KafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap, acks="all", **self.settings.kafka_kwargs()
+            kafka_client=kafka_python_client(),
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            acks="all",
+            **self.settings.kafka_kwargs(),
         )
         self.load_state()
         consumer = KafkaConsumer(
             self.opts.kpis_topic,
+            kafka_client=kafka_python_client(),
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.opts.group,
             enable_auto_commit=False,

@@ -22,6 +22,7 @@ import orjson
 
 from brain import logs
 from brain import settings as _s
+from brain.kafka_admin import kafka_python_client
 from brain.settings import Settings
 from brain.vocabulary import ALERT_STATES
 from processors.notify.config import NotifyConfig
@@ -105,10 +106,13 @@ class Notifier:
                 self.settings.mqtt, mqtt_cfg.client_id, mqtt_cfg.qos, mqtt_cfg.prefix
             )
         self.producer = KafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap, **self.settings.kafka_kwargs()
+            kafka_client=kafka_python_client(),
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            **self.settings.kafka_kwargs(),
         )
         consumer = KafkaConsumer(
             self.opts.topic,
+            kafka_client=kafka_python_client(),
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.opts.group,
             enable_auto_commit=False,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from brain import logs
+from brain.kafka_admin import kafka_python_client
 from brain.settings import KPI_DATABASE, RAW_DATABASE, TOPIC_DEADLETTER, Settings
 from processors.sink.deadletter import dead_letter
 from processors.sink.downsample import Downsampler
@@ -121,6 +122,7 @@ class Sink:
         from kafka import KafkaConsumer
 
         return KafkaConsumer(
+            kafka_client=kafka_python_client(),
             bootstrap_servers=self.settings.kafka_bootstrap,
             group_id=self.options.group,
             client_id=self.options.client_id,
@@ -139,6 +141,7 @@ class Sink:
         from kafka import KafkaProducer
 
         return KafkaProducer(
+            kafka_client=kafka_python_client(),
             bootstrap_servers=self.settings.kafka_bootstrap,
             client_id=f"{self.options.client_id}-deadletter",
             acks="all",
