@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from brain.settings import Settings, SettingsError
-from processors.runtime.faust_app import faust_credentials
+from processors.runtime.faust_app import broker_credentials
 
 
 def test_defaults_match_brain_stack() -> None:
     s = Settings.from_env({})
     assert (s.mqtt.host, s.mqtt.port, s.mqtt.tls) == ("127.0.0.1", 1883, False)
     assert s.kafka_bootstrap == "127.0.0.1:9092" and s.influx_url == "http://127.0.0.1:8086"
-    assert s.kafka_kwargs() == {"security_protocol": "PLAINTEXT"} and faust_credentials(s) == {}
+    assert s.kafka_kwargs() == {"security_protocol": "PLAINTEXT"} and broker_credentials(s) == {}
 
 
 def test_mqtts_credentials_from_env_override_the_url_and_stay_out_of_repr() -> None:
@@ -52,7 +52,7 @@ def test_kafka_sasl_ssl() -> None:
         "sasl_plain_password": "pw",
     }
     assert "ssl_context" in s.aiokafka_kwargs()
-    assert "broker_credentials" in faust_credentials(s)
+    assert "broker_credentials" in broker_credentials(s)
     assert s.librdkafka_config() == {  # the bridge's producer (confluent-kafka)
         "security.protocol": "SASL_SSL",
         "sasl.mechanism": "SCRAM-SHA-512",

@@ -59,7 +59,7 @@ def runtime_topics(app_id: str, partitions: int, tables: Iterable[str]) -> dict[
     return out
 
 
-def faust_credentials(settings: Settings) -> dict[str, Any]:
+def broker_credentials(settings: Settings) -> dict[str, Any]:
     """Faust app settings for SASL/TLS brokers (empty for PLAINTEXT)."""
     protocol = settings.kafka_security_protocol
     if protocol == "PLAINTEXT":
@@ -146,7 +146,7 @@ class FaustRuntime:
         self.app = faust.App(
             app_id,
             broker=f"kafka://{settings.kafka_bootstrap}",
-            **faust_credentials(settings),
+            **broker_credentials(settings),
             store="memory://",
             datadir=str(data_dir / app_id),
             topic_partitions=partitions,
