@@ -5,6 +5,7 @@ plaintext broker, topic creation must fail — it used to ignore the settings an
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -32,6 +33,7 @@ def test_prepare_topics_uses_the_client_settings(stack: Settings) -> None:
     t = f"test.sec.{tag}"
     opts = ProcessorOptions(app_id=f"test-sec-{tag}", input_topic=f"{t}.in", output_topic=f"{t}.out",
                             late_topic=f"{t}.late")  # fmt: skip
+    tls = dataclasses.replace(stack, kafka_security_protocol="SSL")
     with pytest.raises(Exception):  # noqa: B017
-        prepare_topics(stack.kafka_bootstrap, opts, TLS)
-    assert prepare_topics(stack.kafka_bootstrap, opts, {"security_protocol": "PLAINTEXT"}) == 2
+        prepare_topics(tls, opts)
+    assert prepare_topics(stack, opts) == 2
