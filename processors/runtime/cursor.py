@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from brain import logs
 from processors.runtime.ports import InputLog, Pulled, StateStore
@@ -63,25 +63,31 @@ class Cursor:
             self._pos[key] = None if raw is None else raw["off"]
         return self._pos[key]
 
-    async def pull(self, home: int, topic: str, partition: int, limit: int) -> Pulled:
-        last = self.position(home, topic, partition)
-        pulled = await self.log.pull(topic, partition, last, limit)
-        if not pulled.records:
-            return pulled
-        out = []
-        for r in pulled.records:
-            if last is not None:
-                if r.offset <= last:
-                    self.stats["duplicates"] += 1
-                    continue
-                if r.offset > last + 1:
-                    self._gap(topic, partition, last + 1, r.offset)
-            out.append(r)
-            last = r.offset
-        if out:
-            self._pos[(topic, partition)] = last
-            self._moved[(topic, partition)] = home
-        return Pulled(out, pulled.at_end)
+    async def pull(
+        self, sources: Sequence[tuple[int, str, int]], limit: int
+    ) -> dict[tuple[str, int], Pulled]:
+        """The records after the marker of each (home partition, topic, partition), in one round."""
+        homes = {(topic, partition): home for home, topic, partition in sources}
+        wants = [(t, p, self.position(h, t, p)) for (t, p), h in homes.items()]
+        got = await self.log.pull(wants, limit)
+        out: dict[tuple[str, int], Pulled] = {}
+        for topic, partition, last in wants:
+            pulled = got[(topic, partition)]
+            records = []
+            for r in pulled.records:
+                if last is not None:
+                    if r.offset <= last:
+                        self.stats["duplicates"] += 1
+                        continue
+                    if r.offset > last + 1:
+                        self._gap(topic, partition, last + 1, r.offset)
+                records.append(r)
+                last = r.offset
+            if records:
+                self._pos[(topic, partition)] = last
+                self._moved[(topic, partition)] = homes[(topic, partition)]
+            out[(topic, partition)] = Pulled(records, pulled.at_end)
+        return out
 
     def _gap(self, topic: str, partition: int, expected: int, got: int) -> None:
         self.stats["offset_gaps"] += 1

@@ -205,12 +205,14 @@ class FaustRuntime:
         def owned() -> list[int]:
             return sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == assign_name)
 
-        async def step() -> None:
+        async def step() -> bool:
+            """Step the owned partitions; True when input is still waiting after MAX_ROUNDS_S."""
             if stopping or app.rebalancing or not app.tables.recovery.completed.is_set():
-                return
+                return False
             partitions = owned()
             if not partitions:
-                return
+                return False
+            more = False
             async with lock:
                 loop = asyncio.get_running_loop()
                 until = loop.time() + MAX_ROUNDS_S
@@ -224,12 +226,15 @@ class FaustRuntime:
                             die(w.agent, exc, logger)
                     if not more or loop.time() >= until:
                         break
+            return more
 
         @app.task
         async def stepping() -> None:  # a loop of our own: a long step is not a "late timer"
+            more = False
             while not stopping:
-                await asyncio.sleep(self.step_s)
-                await step()
+                # input still waiting: only yield to Faust's other tasks, do not sleep a step
+                await asyncio.sleep(0 if more else self.step_s)
+                more = await step()
 
         @app.on_partitions_assigned.connect
         async def assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:

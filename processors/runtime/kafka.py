@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from brain import logs
 from brain.settings import Settings
-from processors.runtime.ports import Fetched, Pulled
+from processors.runtime.ports import Fetched, Pulled, Want
 
 PULL_TIMEOUT_S = 30.0  # one pull, Kafka unavailable: give up (nothing skipped, the next step retries)
 RETRY_S = 5.0  # after a failed pull, pulls return nothing this long (bounds one step's wait)
@@ -225,41 +225,52 @@ class KafkaInputLog:
         self._next[key] = await consumer.position(tp)
         return tp
 
-    async def pull(self, topic: str, partition: int, after: int | None, limit: int) -> Pulled:
+    async def pull(self, wants: Sequence[Want], limit: int) -> dict[tuple[str, int], Pulled]:
         loop = asyncio.get_running_loop()
+        nothing = {(t, p): Pulled([], False) for t, p, _ in wants}
         if loop.time() - self._failed_at < RETRY_S:
-            self._next.pop((topic, partition), None)
-            return Pulled([], False)
+            for key in nothing:
+                self._next.pop(key, None)
+            return nothing
         try:
-            return await asyncio.wait_for(self._pull(topic, partition, after, limit), PULL_TIMEOUT_S)
+            return await asyncio.wait_for(self._pull(wants, limit), PULL_TIMEOUT_S)
         except Exception as exc:
             self._failed_at = loop.time()
             await self._reset()
-            logs.event(self.log, "process.pull_failed", logging.WARNING, topic=topic, partition=partition,
+            where = ",".join(f"{t}/{p}" for t, p in nothing)
+            logs.event(self.log, "process.pull_failed", logging.WARNING, partitions=where[:200],
                        error=repr(exc)[:200])  # fmt: skip
-            return Pulled([], False)
+            return nothing
 
-    async def _pull(self, topic: str, partition: int, after: int | None, limit: int) -> Pulled:
+    async def _pull(self, wants: Sequence[Want], limit: int) -> dict[tuple[str, int], Pulled]:
+        """One round for every wanted partition: take what the fetcher has; when none of the
+        partitions still open got anything, wait once (`fetch_timeout_ms`) for all of them."""
         consumer = await self._ensure()
-        tp = await self._place(topic, partition, after)
-        key = (topic, partition)
-        out: list[Fetched] = []
-        waited = False  # the fetcher prefetches: take what it has, wait once when it has nothing
-        while len(out) < limit:
+        tps = {(t, p): await self._place(t, p, after) for t, p, after in wants}
+        out: dict[tuple[str, int], list[Fetched]] = {k: [] for k in tps}
+        ended: dict[tuple[str, int], bool] = {}
+        waited = False
+        while len(ended) < len(tps):
+            active = [k for k in tps if k not in ended]
             timeout = self.fetch_timeout_ms if waited else 0
-            got = await consumer.getmany(tp, timeout_ms=timeout, max_records=limit - len(out))
-            records = got.get(tp, ())
-            out.extend(Fetched(r.offset, r.value) for r in records)
-            position = self._next[key] = await consumer.position(tp)
-            high = consumer.highwater(tp)
-            at_end = high is not None and position >= high
-            if records:
-                waited = False
-            elif at_end or waited:
-                return Pulled(out, at_end)
-            else:
-                waited = True
-        return Pulled(out, False)
+            got = await consumer.getmany(*(tps[k] for k in active), timeout_ms=timeout, max_records=limit)
+            came = False
+            for key in active:
+                tp = tps[key]
+                records = got.get(tp, ())
+                out[key].extend(Fetched(r.offset, r.value) for r in records)
+                position = self._next[key] = await consumer.position(tp)
+                high = consumer.highwater(tp)
+                if len(out[key]) >= limit:
+                    ended[key] = False  # more to come: the caller steps again at once
+                elif records:
+                    came = True
+                elif high is not None and position >= high:
+                    ended[key] = True  # read to the end (of the last fetch's high-water mark)
+                elif waited:
+                    ended[key] = False
+            waited = not came
+        return {k: Pulled(out[k], ended[k]) for k in tps}
 
     async def commit(self, progress: Mapping[tuple[str, int], int]) -> None:
         if not progress or self._consumer is None:

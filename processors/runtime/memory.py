@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from processors.runtime.ports import Fetched, Pulled
+from processors.runtime.ports import Fetched, Pulled, Want
 
 
 class MemoryLog:
@@ -61,11 +61,16 @@ class MemoryLog:
         self.queued.clear()
 
     # --- InputLog ---
-    async def pull(self, topic: str, partition: int, after: int | None, limit: int) -> Pulled:
-        part = self.topics[topic][partition] if topic in self.topics else []
-        start = after + 1 if after is not None else self.progress.get((topic, partition), 0)
-        end = min(len(part), start + limit)
-        return Pulled([Fetched(o, part[o][1]) for o in range(start, end)], end >= len(part))
+    async def pull(self, wants: Sequence[Want], limit: int) -> dict[tuple[str, int], Pulled]:
+        out = {}
+        for topic, partition, after in wants:
+            part = self.topics[topic][partition] if topic in self.topics else []
+            start = after + 1 if after is not None else self.progress.get((topic, partition), 0)
+            end = min(len(part), start + limit)
+            out[(topic, partition)] = Pulled(
+                [Fetched(o, part[o][1]) for o in range(start, end)], end >= len(part)
+            )
+        return out
 
     async def commit(self, progress: Mapping[tuple[str, int], int]) -> None:
         self.progress.update(progress)

@@ -13,7 +13,7 @@ keys of that partition; the key `p` inside a value is the store's (the partition
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 
@@ -32,11 +32,15 @@ class Pulled(NamedTuple):
     at_end: bool
 
 
+Want = tuple[str, int, int | None]  # (topic, partition, the last offset applied or None)
+
+
 class InputLog(Protocol):
-    async def pull(self, topic: str, partition: int, after: int | None, limit: int) -> Pulled:
-        """Up to `limit` records of `topic`/`partition` with offsets above `after` (None: where a
-        new consumer starts — the progress committed before, else the configured start). A log
-        that cannot answer now returns `Pulled([], False)`: the caller keeps its position."""
+    async def pull(self, wants: Sequence[Want], limit: int) -> dict[tuple[str, int], Pulled]:
+        """For each (topic, partition, after): about `limit` records with offsets above `after`
+        (None: where a new consumer starts — the progress committed before, else the earliest),
+        all in one round (one wait at most, however many partitions). A log that cannot answer
+        now gives `Pulled([], False)`: the caller keeps its position."""
         ...
 
     async def commit(self, progress: Mapping[tuple[str, int], int]) -> None:

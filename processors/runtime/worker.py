@@ -81,10 +81,12 @@ class PartitionWorker:
         t0 = time.perf_counter()
         now = self.clock() * 1000
         more = False
-        for partition in partitions:
+        wanted = {p: self.sources(p) for p in partitions}
+        got = await self.cursor.pull([(p, t, q) for p, srcs in wanted.items() for t, q in srcs], self.limit)
+        for partition, sources in wanted.items():
             caught_up = True
-            for topic, q in self.sources(partition):
-                pulled = await self.cursor.pull(partition, topic, q, self.limit)
+            for topic, q in sources:
+                pulled = got[(topic, q)]
                 if pulled.records:
                     self.apply(partition, topic, pulled.records, now)
                     more = more or (not pulled.at_end and len(pulled.records) >= self.limit)

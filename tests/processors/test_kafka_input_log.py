@@ -42,7 +42,7 @@ class InputReader:
         self.log, self.topic = log, topic
 
     async def pull(self, partition: int, last: int | None, limit: int) -> tuple[list[Any], bool]:
-        return await self.log.pull(self.topic, partition, last, limit)
+        return (await self.log.pull([(self.topic, partition, last)], limit))[(self.topic, partition)]
 
     async def commit(self, offsets: dict[int, int]) -> None:
         await self.log.commit({(self.topic, p): o for p, o in offsets.items()})
@@ -198,8 +198,8 @@ def test_a_failed_pull_returns_nothing_and_spares_the_other_partitions(
         reader = _reader(stack, topic)
         real_pull = reader.log._pull
 
-        async def failing(topic: str, partition: int, last: int | None, limit: int) -> Any:
-            calls.append(partition)
+        async def failing(wants: Any, limit: int) -> Any:
+            calls.extend(p for _, p, _ in wants)
             raise ConnectionError("broker frozen")
 
         try:
