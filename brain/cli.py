@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "brain.report.service_cli",
         "service: each shift's report once final, to chat robots and e-mail",
     ),
+    "packs": ("brain.packs_cli", "industry packs: list the installed ones, scaffold a new one (new NAME)"),
     "kpi": ("processors.kpi.cli", "compute KPI records from a file of readings (same code as the stream)"),
     "bridge": ("ingest.bridge_cli", "MQTT -> Kafka bridge: JSON v1 and Sparkplug B to brain.readings"),
     "alerts": ("processors.alerts.cli", "alert rules of the plant config on the stream -> brain.alerts"),

@@ -14,7 +14,7 @@ import fnmatch
 import re
 import string
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brain.plant.model import PlantConfigError, Site
 from brain.vocabulary import (
@@ -26,6 +26,9 @@ from brain.vocabulary import (
     STATES,
     WINDOWS,
 )
+
+if TYPE_CHECKING:
+    from brain.pack import Pack
 
 SEVERITIES = ("info", "warning", "critical")
 LEVELS = SCOPES
@@ -49,7 +52,8 @@ _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One type-specific key: `kind` is number|positive|percent|duration|choice|name|bool."""
+    """One type-specific key: `kind` is number|positive|percent|duration|choice|name|bool|field
+    (field: a numeric KPI record field, `choices` or a `<pack>_<kpi>` of the plant's packs)."""
 
     kind: str
     required: bool = False
@@ -101,7 +105,7 @@ _DIRECTION = {
 RULE_PARAMS: dict[str, dict[str, Param]] = {
     "threshold": {"metric": Param("name", required=True), **_DIRECTION},
     "kpi": {
-        "field": Param("choice", required=True, choices=KPI_NUMERIC_FIELDS),
+        "field": Param("field", required=True, choices=KPI_NUMERIC_FIELDS),
         "window": Param("choice", default="15m", choices=KPI_WINDOWS),
         "level": Param("choice", default="line", choices=LEVELS),
         "records": Param("choice", default="final", choices=RECORDS),
@@ -171,13 +175,17 @@ def template_fields(template: str) -> list[str]:
     return names
 
 
-def parse_alert_rules(data: Any, source: str, sites: tuple[Site, ...] = ()) -> tuple[AlertRule, ...]:
-    """Validate the `alerts:` list against the plant's sites; raise PlantConfigError."""
+def parse_alert_rules(
+    data: Any, source: str, sites: tuple[Site, ...] = (), packs: tuple[Pack, ...] = ()
+) -> tuple[AlertRule, ...]:
+    """Validate the `alerts:` list against the plant's sites and packs (their KPI fields are rule
+    fields too); raise PlantConfigError."""
     if data is None:
         return ()
     if not isinstance(data, list):
         raise PlantConfigError(source, "alerts", "a list of alert rules", data)
-    rules = tuple(_Rule(source, f"alerts[{i}]", sites).parse(item) for i, item in enumerate(data))
+    fields = tuple(pack.field(kpi) for pack in packs for kpi in pack.kpis)
+    rules = tuple(_Rule(source, f"alerts[{i}]", sites, fields).parse(item) for i, item in enumerate(data))
     seen: set[str] = set()
     for i, rule in enumerate(rules):
         if rule.id in seen:
@@ -187,8 +195,8 @@ def parse_alert_rules(data: Any, source: str, sites: tuple[Site, ...] = ()) -> t
 
 
 class _Rule:
-    def __init__(self, source: str, path: str, sites: tuple[Site, ...]) -> None:
-        self.source, self.path, self.sites = source, path, sites
+    def __init__(self, source: str, path: str, sites: tuple[Site, ...], fields: tuple[str, ...] = ()) -> None:
+        self.source, self.path, self.sites, self.pack_fields = source, path, sites, fields
 
     def fail(self, key: str, expected: str, found: Any) -> PlantConfigError:
         return PlantConfigError(self.source, f"{self.path}.{key}" if key else self.path, expected, found)
@@ -258,6 +266,11 @@ class _Rule:
             ok = parse_duration(value)
         elif p.kind == "choice":
             ok = value if value in p.choices else None
+        elif p.kind == "field":
+            if value not in (*p.choices, *self.pack_fields):
+                packs = ", ".join(self.pack_fields) or "none: the plant lists no pack with KPIs"
+                raise self.fail(name, f"one of {', '.join(p.choices)} or a pack KPI field ({packs})", value)
+            ok = value
         elif p.kind == "name":
             ok = value if isinstance(value, str) and _ID.match(value) else None
         elif p.kind == "bool":

@@ -110,7 +110,9 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
         "grid_emission_factor_kg_per_kwh",
         minimum=0.0,
     )
-    alerts = parse_alert_rules(top.get("alerts", []), source, sites)  # brain/plant/alerts.py
+    alerts = parse_alert_rules(
+        top.get("alerts", []), source, sites, tuple(packs.values())
+    )  # brain/plant/alerts.py
     # kept as data for the ingest bridge, which validates it (ingest/plantconfig.py): any mapping
     sparkplug = top.get("sparkplug") or {}
     if not isinstance(sparkplug, dict):

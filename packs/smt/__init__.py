@@ -84,4 +84,16 @@ PACK = Pack(
             "defects / (boards_inspected x opportunities_per_board) x 10^6",
         ),
     ),
+    alert_presets=(
+        {
+            "id": "smt-dpmo",
+            "type": "kpi",
+            "field": "smt_dpmo",
+            "window": "1h",
+            "level": "machine",
+            "above": 500,
+            "severity": "warning",
+            "description": "defects per million opportunities above the line's limit (set yours)",
+        },
+    ),
 )

@@ -73,3 +73,30 @@ def test_the_sample_config_loads() -> None:
     assert machines["mounter1"].pack_config == {"opportunities_per_board": 800.0, "rated_cph": 40000.0}
     assert machines["line_meter"].pack is None
     assert not math.isnan(machines["aoi"].pack_config["opportunities_per_board"])
+
+
+@pytest.mark.parametrize("opportunities, dpmo", [(2, 0.5), (100, 0.01)])
+def test_a_public_dpmo_example(tmp_path: Path, opportunities: int, dpmo: float) -> None:
+    """ "Defects per million opportunities" (https://memim.com/defects-per-million-opportunities.html,
+    from the German Wikipedia): one faulty solder joint in 1,000,000 boards is 0.5 DPMO for a part of
+    2 joints, 0.01 DPMO for a chip of 100 — the same 1 ppm of boards, a different process quality."""
+    from brain.pack_testing import kpi_records, readings_file
+
+    aoi = {"id": "aoi", "smt": {"opportunities_per_board": opportunities}}
+    plant = {"timezone": "Asia/Shanghai", "packs": ["smt"],
+             "sites": [{"id": "s", "lines": [{"id": "l", "pack": "smt", "machines": [aoi]}]}]}  # fmt: skip
+    config = tmp_path / "plant.yaml"
+    config.write_text(json.dumps(plant))  # JSON is YAML
+    t0 = 1740960000000
+    t1 = t0 + 3_600_000
+    steps = (
+        ("boards_inspected", 0, t0),
+        ("defects", 0, t0),
+        ("boards_inspected", 1_000_000, t1),
+        ("defects", 1, t1),
+    )
+    rows = [
+        {"site": "s", "line": "l", "machine": "aoi", "metric": m, "value": v, "ts": t} for m, v, t in steps
+    ]
+    r = kpi_records(config, readings_file(tmp_path / "r.jsonl", rows), H0, H1)[("machine", "aoi")]
+    assert r["smt_dpmo"] == pytest.approx(dpmo, rel=1e-12)
