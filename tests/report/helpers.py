@@ -80,7 +80,14 @@ def write_plant(directory: Path, site: str) -> Path:
 
 
 def simulate(
-    config: Path, out: Path, *, start: str = START, duration: str = DURATION, seed: int = 11
+    config: Path,
+    out: Path,
+    *,
+    start: str = START,
+    duration: str = DURATION,
+    seed: int = 11,
+    timeout: float = 120,
+    period: str = "state=0,counters=60,energy=60,power=60",
 ) -> Path:
     """Readings of the plant as JSON Lines (the project's own simulator, no MQTT)."""
     cmd = [
@@ -102,10 +109,10 @@ def simulate(
         "--out",
         str(out),
         "--period",
-        "state=0,counters=60,energy=60,power=60",
+        period,
         "--quiet",
     ]
-    subprocess.run(cmd, check=True, capture_output=True, cwd=REPO, timeout=120)
+    subprocess.run(cmd, check=True, capture_output=True, cwd=REPO, timeout=timeout)
     return out
 
 

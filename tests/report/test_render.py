@@ -124,6 +124,21 @@ def test_workbook_has_a_sheet_per_table(source) -> None:
     assert machines.max_row - 1 == sum(
         1 for r in written.records if r["scope"] == "machine" and r["window"] == "shift"
     )
+    # every table's cells are the model's values, ratios in % format
+    for table in written.model["tables"]:
+        if table["key"] == "summary":
+            continue
+        ws = wb[table["title"][:31]]
+        pct = [i for i, c in enumerate(table["columns"]) if c.get("unit") == "%"]
+        for i, row in enumerate(table["rows"][:5], start=2):
+            got = [c.value for c in ws[i]][: len(row)]
+            want = [v if not isinstance(v, (dict, list)) else str(v) for v in row]
+            # XlsxWriter writes 16 significant digits (Excel keeps 15): 1e-15, not bit for bit
+            close = [pytest.approx(v, rel=1e-15) if isinstance(v, float) else v for v in want]
+            assert got == close, table["key"]
+            for c in pct:
+                if row[c] is not None:
+                    assert ws.cell(i, c + 1).number_format == "0.0%", (table["key"], c)
 
 
 def test_chromium_is_debians(source) -> None:
