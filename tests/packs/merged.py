@@ -45,3 +45,51 @@ def write_merged(root: Path, site: str) -> tuple[Path, Path]:
     config.write_text(yaml.safe_dump(merged_plant(site), sort_keys=False))
     readings.write_text("".join(json.dumps(r) + "\n" for r in merged_readings(site)))
     return config, readings
+
+
+def dense_readings(plant: Any, site: str, *, start: int, minutes: int, step_ms: int = 3_000,
+                   seed: int = 7) -> list[dict[str, Any]]:  # fmt: skip
+    """Readings every ~`step_ms` for every machine of `plant` (parse_plant of merged_plant): the
+    core metrics and each metric of its pack by its row (a counter rising, a gauge or sample within
+    its bounds, a flag toggling, a text among its values), in event-time order. Generated from the
+    pack rows, so any installed pack gets a load; dense enough that no window is left to guess."""
+    import random
+
+    from brain.pack_registry import get
+    from brain.vocabulary import COUNTER, FLAG, GAUGE, SAMPLE
+
+    rnd = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    end = start + minutes * 60_000
+    for _s, ln, m in plant.machines():
+        metrics = get(m.pack).metrics if m.pack else ()
+        totals: dict[str, float] = {}
+        state, ts = "running", start + rnd.randrange(0, 1_000)
+        while ts < end:
+            values: dict[str, Any] = {}
+            if m.kind == "meter":
+                values["energy_kwh"] = totals["energy_kwh"] = totals.get("energy_kwh", 100.0) + rnd.random()
+            else:
+                if rnd.random() < 0.05:
+                    state = rnd.choice(["running", "running", "idle", "fault", "setup"])
+                    values["state"] = state
+                up = state == "running"
+                totals["count_total"] = totals.get("count_total", 0) + (rnd.randrange(0, 3) if up else 0)
+                values["count_total"] = totals["count_total"]
+                values["power_kw"] = round(5 + 20 * rnd.random(), 3)
+            for metric in metrics:
+                lo = 0.0 if metric.minimum is None else metric.minimum
+                hi = lo + 100.0 if metric.maximum is None else metric.maximum
+                if metric.kind == COUNTER:
+                    totals[metric.name] = totals.get(metric.name, 0) + rnd.randrange(0, 4)
+                    values[metric.name] = totals[metric.name]
+                elif metric.kind == FLAG:
+                    values[metric.name] = rnd.random() < 0.7
+                elif metric.kind in (GAUGE, SAMPLE):
+                    values[metric.name] = round(lo + (hi - lo) * (0.4 + 0.2 * rnd.random()), 4)
+                elif rnd.random() < 0.1:  # text: telemetry only
+                    values[metric.name] = rnd.choice(metric.values or ("P1", "P2"))
+            out += [{"site": site, "line": ln.id, "machine": m.id, "metric": k, "value": v, "ts": ts}
+                    for k, v in values.items()]  # fmt: skip
+            ts += step_ms + rnd.randrange(-300, 300)
+    return sorted(out, key=lambda r: r["ts"])
