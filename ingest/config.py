@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from brain.pack import Metric
 
 KIB = 1024
 MINUTE_MS = 60_000
@@ -32,4 +36,7 @@ class IngestConfig:
     state_codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # "group/edge/device" or "group/edge" -> "site/line/machine"; default rule in ingest/sparkplug/mapping.py
     sparkplug_map: Mapping[str, str] = field(default_factory=dict)
+    # "site/line/machine" -> {metric: (pack id, its row)}: the machine's pack metrics, checked by
+    # kind and bounds (ingest/validate.py check_pack_value); a machine without a pack has no entry
+    pack_metrics: Mapping[str, Mapping[str, tuple[str, Metric]]] = field(default_factory=dict)
     rebirth_interval_ms: int = 5_000  # at most one rebirth request per edge node in this interval

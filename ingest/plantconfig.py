@@ -16,6 +16,9 @@ The plant config's `sparkplug:` section (docs/CONFIG.md)::
 Flat keys are accepted too (the form `IngestConfig.sparkplug_map` takes, see
 ingest/sparkplug/mapping.py): `"group/edge/device": "site/line/machine"`, `"group/edge":
 "site/line"` or `"site/line/machine"`, `"group": "site"`.
+
+A machine's pack (`pack:`, brain/plant/packs.py) gives the bridge its pack's metric rows, so that a
+bad pack value is dead-lettered by name (ingest/validate.py `check_pack_value`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from brain.pack import Metric
+from brain.pack_registry import get as get_pack
 from ingest.config import IngestConfig
 
 
@@ -47,13 +52,23 @@ def sparkplug_map(section: dict[str, Any] | None) -> dict[str, str]:
 
 
 def ingest_config(plant: Any, base: IngestConfig | None = None) -> IngestConfig:
-    """An IngestConfig with the plant's state code maps and Sparkplug mapping."""
+    """An IngestConfig with the plant's state code maps, pack metrics and Sparkplug mapping."""
     base = base or IngestConfig()
     codes: dict[str, dict[str, str]] = {}
+    packs: dict[str, dict[str, tuple[str, Metric]]] = {}
     for site, line, machine in plant.machines():
+        key = f"{site.id}/{line.id}/{machine.id}"
         if machine.state_codes:
-            codes[f"{site.id}/{line.id}/{machine.id}"] = {str(k): v for k, v in machine.state_codes.items()}
-    return replace(base, state_codes=codes, sparkplug_map=sparkplug_map(getattr(plant, "sparkplug", None)))
+            codes[key] = {str(k): v for k, v in machine.state_codes.items()}
+        pack_id = getattr(machine, "pack", None)
+        if pack_id is not None:
+            packs[key] = {m.name: (pack_id, m) for m in get_pack(pack_id).metrics}
+    return replace(
+        base,
+        state_codes=codes,
+        pack_metrics=packs,
+        sparkplug_map=sparkplug_map(getattr(plant, "sparkplug", None)),
+    )
 
 
 def load(path: str, base: IngestConfig | None = None) -> IngestConfig:

@@ -14,15 +14,20 @@ from functools import lru_cache
 from typing import Any
 
 from brain import vocabulary
+from brain.pack import Metric
 from brain.records import Reading, Value
 from ingest.config import IngestConfig
 from ingest.reasons import Reason
 
-# Core vocabulary (ARCHITECTURE.md, MQTT contract v1). Packs add metrics; unknown ones pass as generic.
+# Core vocabulary (ARCHITECTURE.md, MQTT contract v1). A machine's pack adds its metrics (checked by
+# kind and bounds, check_pack_value); a metric neither core nor of the machine's pack passes as
+# generic telemetry (only the generic rules: a finite scalar, a string of bounded length).
 STATES = frozenset(vocabulary.STATES)
 _KINDS = vocabulary.CORE_METRICS
 COUNTER_METRICS = frozenset(m for m, kind in _KINDS.items() if kind == vocabulary.COUNTER)
 NUMERIC_METRICS = COUNTER_METRICS | {m for m, kind in _KINDS.items() if kind == vocabulary.GAUGE}
+
+_NUMBERS = frozenset((int, float))  # not bool: true is not a count
 
 NAME_CHARS = "A-Za-z0-9_.-"
 MAX_LEVEL_CHARS = 64
@@ -60,9 +65,60 @@ def check_value(metric: str, value: Any, machine_key: str, config: IngestConfig)
         return value
     if metric == "state":
         return _state(value, machine_key, config)
+    specs = config.pack_metrics.get(machine_key)
+    if specs is not None:
+        spec = specs.get(metric)
+        if spec is not None:
+            check_pack_value(spec[0], spec[1], value)
     if kind is str and len(value) > config.max_string_chars:
         raise Rejected(Reason.VALUE_BAD_TYPE, f"{metric}: string longer than {config.max_string_chars} chars")
     return value
+
+
+_RULE = {
+    vocabulary.COUNTER: "a counter must be a number >= 0",
+    vocabulary.GAUGE: "a gauge must be a number",
+    vocabulary.SAMPLE: "a sample must be a number",
+    vocabulary.FLAG: "a flag must be true, false, 0 or 1",
+    vocabulary.TEXT: "a text metric must be a string",
+}
+
+
+def pack_value_problem(m: Metric, value: Any) -> str | None:
+    """What is wrong with `value` for pack metric `m` (its kind, bounds and values), or None.
+
+    Shared by the bridge (a dead letter) and the KPI fold (skipped and counted as bad)."""
+    kind = m.kind
+    cls = value.__class__
+    if kind == vocabulary.TEXT:
+        if cls is not str:
+            return _RULE[kind]
+        if m.values and value not in m.values:
+            return f"a text metric must be one of {', '.join(m.values)}"
+        return None
+    if kind == vocabulary.FLAG:
+        return None if cls is bool or (cls in _NUMBERS and value in (0, 1)) else _RULE[kind]
+    if cls not in _NUMBERS or value != value:
+        return _RULE[kind]
+    if kind == vocabulary.COUNTER:
+        return None if value >= 0 else _RULE[kind]
+    lo, hi = m.minimum, m.maximum
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        return f"a {kind} must be a number in {_range(lo, hi)}"
+    return None
+
+
+def _range(lo: float | None, hi: float | None) -> str:
+    return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+
+
+def check_pack_value(pack_id: str, m: Metric, value: Any) -> None:
+    """Raise Rejected (pack.metric_invalid, naming the pack and the metric) for a bad pack value."""
+    problem = pack_value_problem(m, value)
+    if problem is not None:
+        raise Rejected(
+            Reason.PACK_METRIC_INVALID, f"{pack_id} metric {m.name}: {problem}, found {value!r:.60}"
+        )
 
 
 def _plain(value: Any) -> Value:

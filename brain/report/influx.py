@@ -1,13 +1,16 @@
 """KPI records and alert events back from InfluxDB, as `brain kpi` prints them.
 
-The sink writes a KPI record as an `oee` point and an `energy` point (docs/SCHEMA.md): tags
+The sink writes a KPI record as an `oee` point, an `energy` point and one point per pack in
+measurement `<pack id>` with its `<pack>_<kpi>` fields (docs/SCHEMA.md): tags
 `scope, site, line, machine, window, shift`, timestamp = window start, time elements and
 quantities always (null as 0.0), everything else only when not null. `records_from_rows` turns
 the points back into records with the same nulls: time elements and `failures` are null for a
 scope without timed machines (a meter), `pq`/`sq`/`gq` are null when the window had no counter
 data (then `throughput_per_h`, which the core sets for every counted window, is absent), `gq` is
 null when the scrap count exceeds the produced count (the core's rule), any other field is null
-when it was not written. The query functions are pure strings; `InfluxReader` is the thin I/O.
+when it was not written; a scope with machines of a pack has each of that pack's fields (null when
+not written), as `brain kpi` prints them. The query functions are pure strings; `InfluxReader` is
+the thin I/O.
 """
 
 from __future__ import annotations
@@ -56,10 +59,13 @@ def kpi_query(
     scopes: Iterable[str],
     line: str | None = None,
     machines: Iterable[str] | None = None,
+    packs: Iterable[str] = (),
 ) -> str:
-    """Flux: every field of the `oee` and `energy` points of one window kind, stamped in [start, stop)."""
+    """Flux: every field of the `oee`, `energy` (and the packs') points of one window kind, stamped
+    in [start, stop)."""
+    measurements = ("oee", "energy", *packs)
     preds = [
-        '(r._measurement == "oee" or r._measurement == "energy")',
+        "(" + " or ".join(f"r._measurement == {_str(m)}" for m in measurements) + ")",
         f"r.site == {_str(site)}",
         f"r.window == {_str(window)}",
         "(" + " or ".join(f"r.scope == {_str(s)}" for s in scopes) + ")",
@@ -134,6 +140,7 @@ def records_from_rows(rows: Iterable[dict[str, str]], plant: Plant) -> list[dict
         key = (_epoch_ms(row["_time"]), *(row.get(t) or None for t in _TAGS))
         points.setdefault(key, {})[row["_field"]] = _value(row["_field"], row["_value"])
     timed_scopes = _timed_scopes(plant)
+    scope_packs = _scope_packs(plant)
     out = []
     for (start, scope, site, line, machine, window, shift), fields in points.items():
         if "end" not in fields:
@@ -160,6 +167,8 @@ def records_from_rows(rows: Iterable[dict[str, str]], plant: Plant) -> list[dict
             rec[name] = fields.get(name, 0.0) if counted else None
         if counted and good_quantity(rec["pq"], rec["sq"]) is None:
             rec["gq"] = None
+        for name in scope_packs.get((scope, site, line if scope != "site" else None, machine), ()):
+            rec[name] = fields.get(name)
         out.append(rec)
     out.sort(key=lambda r: (r["start"], r["end"], r["site"], r["line"] or "", r["machine"] or ""))
     return out
@@ -173,6 +182,29 @@ def _timed_scopes(plant: Plant) -> set[tuple[str, str, str | None, str | None]]:
             out.update(
                 {("machine", s.id, ln.id, m.id), ("line", s.id, ln.id, None), ("site", s.id, None, None)}
             )
+    return out
+
+
+def _scope_packs(plant: Plant) -> dict[tuple[str, str, str | None, str | None], list[str]]:
+    """(scope, site, line, machine) -> the `<pack>_<kpi>` fields its records carry: those of the
+    packs of its machines (processors/kpi/packs.py pack_fields), in the plant's pack order."""
+    from brain.pack_registry import get
+
+    out: dict[tuple[str, str, str | None, str | None], list[str]] = {}
+    for pid in plant.packs:
+        pack = get(pid)
+        names = [pack.field(k) for k in pack.kpis]
+        for s, ln, m in plant.machines():
+            if m.pack != pid:
+                continue
+            for key in (
+                ("machine", s.id, ln.id, m.id),
+                ("line", s.id, ln.id, None),
+                ("site", s.id, None, None),
+            ):
+                fields = out.setdefault(key, [])
+                if names[0] not in fields:
+                    fields += names
     return out
 
 
@@ -221,6 +253,7 @@ class InfluxReader:
             raise InfluxUnavailable(f"InfluxDB at {self.settings.influx_url} unreachable: {reason}") from None
 
     def records(self, plant: Plant, **query: Any) -> list[dict[str, Any]]:
+        query.setdefault("packs", plant.packs)
         return records_from_rows(self.query(kpi_query(**query)), plant)
 
     def alerts(self, *, site: str, start: int, stop: int) -> list[dict[str, Any]]:

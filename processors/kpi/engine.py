@@ -190,19 +190,21 @@ class MachineFold:
         if self._pspec:
             for metric, f in self.flags.items():
                 if until > f[0]:
-                    _, slot, cov = self._pspec[metric]
+                    _, slot, cov, _, _ = self._pspec[metric]
                     self._flag(f[0], until, f[1], slot, cov)
                     f[0] = until
             for metric, g in self.gauges.items():
                 if until > g[2]:
-                    _, slot, cov = self._pspec[metric]
+                    _, slot, cov, _, _ = self._pspec[metric]
                     self._gauge(g, until, slot, cov)
 
     # --- a pack's metrics (processors/kpi/packfold.py, brain/pack.py) ---
-    def _feed_pack(self, spec: tuple[int, int, int], metric: str, value: Any, ts: int) -> bool:
-        kind, slot, cov = spec
+    def _feed_pack(self, spec: tuple[int, int, int, float, float], metric: str, value: Any, ts: int) -> bool:
+        """A pack metric's reading; a value the bridge would dead-letter (wrong kind, a negative
+        counter, out of the metric's bounds: ingest.validate.pack_value_problem) is skipped, in `bad`."""
+        kind, slot, cov, lo, hi = spec
         if kind == K_FLAG:
-            if value.__class__ not in _NUMBER and value.__class__ is not bool:
+            if not (value.__class__ is bool or (value.__class__ in _NUMBER and value in (0, 1))):
                 self.bad += 1
                 return False
             on = 1.0 if value else 0.0
@@ -214,7 +216,7 @@ class MachineFold:
                 self._flag(f[0], ts, f[1], slot, cov)
             self.flags[metric] = [ts, on]
             return True
-        if value.__class__ not in _NUMBER:
+        if value.__class__ not in _NUMBER or not lo <= value <= hi:  # NaN fails too
             self.bad += 1
             return False
         if kind == K_SAMPLE:

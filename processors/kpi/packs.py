@@ -12,6 +12,7 @@ touched the window (its KPIs are null otherwise).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,13 +25,14 @@ from brain.vocabulary import COUNTER, FLAG, GAUGE, SAMPLE
 from processors.kpi.slots import NSLOTS
 
 K_COUNTER, K_FLAG, K_GAUGE, K_SAMPLE = range(10, 14)  # after the core's kinds (engine.py)
+_FINITE = sys.float_info.max
 _KIND = {COUNTER: K_COUNTER, FLAG: K_FLAG, GAUGE: K_GAUGE, SAMPLE: K_SAMPLE}
 
 
 @dataclass(frozen=True, slots=True)
 class PackLayout:
     pack: Pack
-    spec: dict[str, tuple[int, int, int]]  # metric -> (kind, first slot, coverage slot)
+    spec: dict[str, tuple[int, int, int, float, float]]  # metric -> (kind, first slot, coverage, lo, hi)
     fields: tuple[tuple[str, int], ...]  # (partial key, slot) of every folded sum
     coverage: int  # the coverage slot
     n: int  # bucket length
@@ -47,12 +49,14 @@ class PackLayout:
 def _layout(pack_id: str) -> PackLayout:
     pack = get(pack_id)
     slot = NSLOTS
-    spec: dict[str, tuple[int, int, int]] = {}
+    spec: dict[str, tuple[int, int, int, float, float]] = {}
     fields: list[tuple[str, int]] = []
     n_sums = sum(len(m.sums()) for m in pack.folded)
     coverage = NSLOTS + n_sums
     for m in pack.folded:
-        spec[m.name] = (_KIND[m.kind], slot, coverage)
+        lo = 0.0 if m.kind == COUNTER else (-_FINITE if m.minimum is None else m.minimum)
+        hi = _FINITE if m.maximum is None else m.maximum
+        spec[m.name] = (_KIND[m.kind], slot, coverage, lo, hi)  # outside [lo, hi] (or inf, NaN): bad
         for name in m.sums():
             fields.append((f"{pack.id}:{name}", slot))
             slot += 1

@@ -1,6 +1,7 @@
 """Records -> InfluxDB points (pure). The schema is docs/SCHEMA.md; this module is its code.
 
-- KPI record v1 (`brain.kpis`) -> `oee` point, plus an `energy` point when any energy KPI is set.
+- KPI record v1 (`brain.kpis`) -> `oee` point, plus an `energy` point when any energy KPI is set,
+  plus one point per pack with a non-null `<pack>_<kpi>` field, in measurement `<pack id>`.
 - alert event (`brain.alerts`) -> `alert` point.
 - Reading v1 (`brain.readings`) -> `telemetry` point.
 
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
+from brain.pack_registry import available
 from brain.records import Reading, RecordError
 from brain.vocabulary import (
     ALERT_STATES,
@@ -103,6 +106,12 @@ def _epoch_ms(value: Any) -> int | None:
     return value if 0 <= value <= MAX_MS else None
 
 
+@lru_cache(maxsize=1)
+def pack_fields() -> dict[str, str]:
+    """KPI record field -> the measurement of its pack (the pack id): rows of the installed packs."""
+    return {pack.field(kpi): pack.id for pack in available().values() for kpi in pack.kpis}
+
+
 def _not_number(name: str, value: Any) -> str:
     return f"kpi.{name}: expected a finite number or null, found {value!r}"
 
@@ -115,7 +124,8 @@ def _number(value: Any) -> bool:
 
 
 def kpi_points(record: dict[str, Any]) -> list[Point]:
-    """A KPI record v1 -> [oee] or [oee, energy]. Raises Rejected naming the rule."""
+    """A KPI record v1 -> [oee], [oee, energy], then one point per pack with data (in pack id
+    order). Raises Rejected naming the rule."""
     for name in _REQUIRED:
         if name not in record:
             raise Rejected(Reason.KPI_MISSING_FIELD, f"kpi: missing required field {name!r}")
@@ -168,10 +178,17 @@ def kpi_points(record: dict[str, Any]) -> list[Point]:
         if not _number(value):
             raise Rejected(Reason.KPI_BAD_VALUE, _not_number(name, value))
         oee[name] = float(value)
-    for name, value in record.items():  # extras: numbers and flags beyond v1 (docs/KPI.md)
+    of_pack = pack_fields()
+    packs: dict[str, dict[str, FieldValue]] = {}
+    for name, value in record.items():  # extras: numbers and flags beyond v1 (docs/KPI.md); packs
         if name in _NOT_EXTRA or value is None or not _name(name):
             continue
-        if isinstance(value, bool):
+        pack = of_pack.get(name)
+        if pack is not None:
+            if not _number(value):
+                raise Rejected(Reason.KPI_BAD_VALUE, _not_number(name, value))
+            packs.setdefault(pack, {})[name] = float(value)
+        elif isinstance(value, bool):
             oee[name] = value
         elif isinstance(value, (int, float)):
             if not math.isfinite(value):
@@ -189,6 +206,8 @@ def kpi_points(record: dict[str, Any]) -> list[Point]:
     points = [Point(KPI, "oee", tags, oee | meta, start)]
     if energy:
         points.append(Point(KPI, "energy", tags, energy | meta, start))
+    for pack in sorted(packs):
+        points.append(Point(KPI, pack, tags, packs[pack] | {"final": final}, start))
     return points
 
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 import orjson
 import pytest
 
+from brain.pack_registry import get as get_pack
 from brain.records import Reading
 from ingest import IngestConfig, Reason, SparkplugState, parse_message
 from ingest.deadletter import from_dict
@@ -18,6 +19,7 @@ from tests.ingest import spb
 NOW = 1_795_000_000_000  # 2026-11-18T11:06:40Z, the receive time every case uses
 ISO_NOW = "2026-11-18T11:06:40Z"
 T = "brain/v1/s1/l1/m1"
+SMT_M1 = {"s1/l1/m1": {m.name: ("smt", m) for m in get_pack("smt").metrics}}  # m1 of the smt pack
 CFG = IngestConfig(state_codes={"s1/l1/m1": {"0": "idle", "1": "running", "3": "fault", "RUN": "running"}})
 
 
@@ -154,6 +156,7 @@ REJECTED = [
     (Reason.TS_TOO_OLD, f"{T}/power_kw", orjson.dumps({"value": 1, "ts": NOW - 8 * 86_400_000}), {}, []),
     (Reason.TS_TOO_OLD, T, orjson.dumps({"ts": NOW // 1000, "metrics": {"power_kw": 1}}), {}, []),
     (Reason.UNIT_BAD, f"{T}/power_kw", b'{"value": 1, "unit": 5}', {}, []),
+    (Reason.PACK_METRIC_INVALID, f"{T}/placements", b'"abc"', {"pack_metrics": SMT_M1}, []),
     (Reason.SEQ_BAD, f"{T}/power_kw", b'{"value": 1, "seq": -3}', {}, []),
     (Reason.SPARKPLUG_BAD_PAYLOAD, "spBv1.0/G/NDATA/E", b"\xff\xff\xff", {}, []),
     (Reason.SPARKPLUG_NO_BIRTH, SP, _ndata(spb.metric(alias=1, value=2.0)), {}, []),

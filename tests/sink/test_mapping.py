@@ -450,3 +450,40 @@ def test_dead_letter_shape() -> None:
         "received_ts": 1,
         "source": "sink",
     }
+
+
+# ------------------------------------------------------------------------------------ pack points
+
+
+def test_pack_fields_come_from_the_pack_registry() -> None:
+    from brain.pack_registry import available
+    from processors.sink.mapping import pack_fields
+
+    assert pack_fields() == {f"{p.id}_{k.name}": p.id for p in available().values() for k in p.kpis}
+    assert {"smt", "cnc", "weaving", "battery"} <= set(pack_fields().values())
+
+
+def test_a_pack_point_per_pack_with_data_same_tags_and_time_non_null_fields() -> None:
+    record = kpi(final=True, smt_cph=36000, smt_fpy=0.98, smt_dpmo=None, cnc_tool_changes=None,
+                 battery_yield=0.9, battery_coat_cpk=None)  # fmt: skip
+    points = kpi_points(record)
+    oee = points[0]
+    by_name = {p.measurement: p for p in points}
+    assert [p.measurement for p in points] == ["oee", "energy", "battery", "smt"]  # no cnc: all null
+    assert by_name["smt"].fields == {"smt_cph": 36000.0, "smt_fpy": 0.98, "final": True}
+    assert by_name["battery"].fields == {"battery_yield": 0.9, "final": True}
+    for p in points[2:]:
+        assert (p.tags, p.time_ms, p.target) == (oee.tags, oee.time_ms, oee.target)
+        assert all(type(v) is float for k, v in p.fields.items() if k != "final")
+    assert not any(k.startswith(("smt_", "battery_")) for k in oee.fields)  # not twice
+
+
+def test_a_record_without_pack_data_writes_no_pack_point() -> None:
+    points = kpi_points(kpi(smt_cph=None, weaving_efficiency=None))
+    assert [p.measurement for p in points] == ["oee", "energy"]
+
+
+@pytest.mark.parametrize("bad", ["36000", True, math.nan, [1]])
+def test_a_pack_field_that_is_not_a_finite_number_is_rejected(bad: Any) -> None:
+    exc = rejected(kpi_points, kpi(smt_cph=bad))
+    assert exc.reason == Reason.KPI_BAD_VALUE and "kpi.smt_cph" in exc.detail
