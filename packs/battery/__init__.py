@@ -9,6 +9,8 @@ import math
 from brain.pack import ConfigKey, Derived, Kpi, Metric, Pack, Sums, ratio
 from brain.text import Text
 from brain.vocabulary import COUNTER, SAMPLE
+from dashboards import flux
+from dashboards.model import Panel
 
 COAT = "coat_weight_gsm"
 # Σx² − (Σx)²/n cancels: a variance below this fraction of the mean square is rounding, i.e. 0
@@ -64,6 +66,26 @@ def _cpk(s: Sums) -> float | None:
     mean, sd, lsl, usl = spec
     return min(usl - mean, mean - lsl) / (3 * sd)
 
+
+GRADING = ("battery_yield", "battery_grade_a_ratio")
+# A special panel of the pack's dashboard (dashboards/packs.py): yield and grade A side by side per shift.
+GRADING_BY_SHIFT = Panel(
+    "timeseries",
+    Text("Grading yield and grade A ratio by shift on line ${line}", "产线 ${line} 各班次分选良率与 A 品率"),
+    flux.kpi("battery", scope="line", window="shift", fields=GRADING, line=True)
+    + "\n  |> group()"
+    + flux.as_columns(("_time",), GRADING)
+    + '\n  |> sort(columns: ["_time"])',
+    "percentunit",
+    w=24,
+    h=8,
+    decimals=1,
+    names=(
+        ("battery_yield", Text("Yield", "分选良率")),
+        ("battery_grade_a_ratio", Text("Grade A", "A 品率")),
+    ),
+    custom={"drawStyle": "bars", "fillOpacity": 60},
+)
 
 PACK = Pack(
     id="battery",
@@ -143,4 +165,5 @@ PACK = Pack(
             "description": "coating weight Cpk below 1.33 for a shift (the usual capability minimum)",
         },
     ),
+    extras={"panels": (GRADING_BY_SHIFT,)},
 )
