@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from brain.pack import ConfigKey, Derived, Kpi, Metric, Pack, Sums, ratio
+from brain.pack_sim import Count, Draw
 from brain.text import Text
 from brain.vocabulary import COUNTER, SAMPLE
 from dashboards import flux
@@ -87,6 +88,18 @@ GRADING_BY_SHIFT = Panel(
     custom={"drawStyle": "bars", "fillOpacity": 60},
 )
 
+# What `brain simulate` produces (brain/pack_sim.py): formation/grading grades every cell (its
+# scrap is NG, ~93 % of the good ones grade A, the rest B); the coater's coating weight is sampled
+# every 30 s of running, centred in its spec (if set) with Cp 1.6.
+GRADERS = ("formation*", "grader*")
+SIMULATOR = (
+    Count("cells_graded", of="units", machines=GRADERS),
+    Count("cells_ng", of="scrap", machines=GRADERS),
+    Count("cells_grade_a", of="good", per=0.93, machines=GRADERS),
+    Count("cells_grade_b", of="good", minus=("cells_grade_a",), machines=GRADERS),
+    Draw(COAT, mean=200, sd=2, every_s=30, limits="coat_weight", machines=("coater*",)),
+)
+
 PACK = Pack(
     id="battery",
     title=Text("Lithium-ion cells", "锂电池电芯"),
@@ -165,5 +178,5 @@ PACK = Pack(
             "description": "coating weight Cpk below 1.33 for a shift (the usual capability minimum)",
         },
     ),
-    extras={"panels": (GRADING_BY_SHIFT,)},
+    extras={"panels": (GRADING_BY_SHIFT,), "simulator": SIMULATOR},
 )
