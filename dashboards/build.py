@@ -10,15 +10,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dashboards import alerts, energy, flux, line, overview
+from brain.pack_registry import available
+from dashboards import alerts, energy, flux, line, overview, packs
 from dashboards.model import DATASOURCE, LANGUAGES, Dashboard, Link, Panel, Text, Variable, uid
 
-DASHBOARDS: tuple[Dashboard, ...] = (
+CORE_DASHBOARDS: tuple[Dashboard, ...] = (
     overview.DASHBOARD,
     line.DASHBOARD,
     energy.DASHBOARD,
     alerts.DASHBOARD,
 )
+PACK_DASHBOARDS: tuple[Dashboard, ...] = packs.dashboards(available().values())  # one per installed pack
+DASHBOARDS: tuple[Dashboard, ...] = CORE_DASHBOARDS + PACK_DASHBOARDS
 JSON_DIR = Path(__file__).resolve().parent / "json"
 SCHEMA_VERSION = 39  # Grafana 10.4 / 11.x dashboards
 TAG = "industrial-brain"

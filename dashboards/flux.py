@@ -21,17 +21,20 @@ RANGE_LAST_DAY = "range(start: date.sub(d: 1d, from: v.timeRangeStop), stop: v.t
 def kpi(
     measurement: str,
     *,
-    scope: str,
+    scope: str | tuple[str, ...],
     window: str,
     fields: tuple[str, ...],
     range_: str = RANGE,
     line: bool = False,
     machine: bool = False,
 ) -> str:
-    """Select KPI points of one scope and window for the dashboard's ${site} (and ${line}, ${machine})."""
+    """Select KPI points of a scope (or scopes) and window for the dashboard's ${site} (and ${line},
+    ${machine})."""
+    scopes = (scope,) if isinstance(scope, str) else scope
+    scope_pred = " or ".join(f'r.scope == "{s}"' for s in scopes)
     preds = [
         f'r._measurement == "{measurement}"',
-        f'r.scope == "{scope}"',
+        scope_pred if len(scopes) == 1 else f"({scope_pred})",
         f'r.window == "{window}"',
         'r.site == "${site}"',
     ]
@@ -127,9 +130,17 @@ def alert_annotations() -> str:
     )
 
 
-def tag_values(tag: str, *, bucket: str = KPI_BUCKET, where: tuple[str, ...] = ()) -> str:
-    """A template variable's values, from the tags of the `oee` and `energy` measurements."""
-    preds = ['(r._measurement == "oee" or r._measurement == "energy")', *where]
+def tag_values(
+    tag: str,
+    *,
+    bucket: str = KPI_BUCKET,
+    where: tuple[str, ...] = (),
+    measurements: tuple[str, ...] = ("oee", "energy"),
+) -> str:
+    """A template variable's values, from the tags of the measurements (`oee` and `energy`; a pack's
+    dashboard: the pack's own)."""
+    either = " or ".join(f'r._measurement == "{m}"' for m in measurements)
+    preds = [f"({either})" if len(measurements) > 1 else either, *where]
     return (
         'import "influxdata/influxdb/schema"\n'
         f'schema.tagValues(bucket: "{bucket}", tag: "{tag}", '

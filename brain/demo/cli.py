@@ -60,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
         print("brain demo: the servers are not ready:\n  - " + "\n  - ".join(found), file=sys.stderr)
         print("Start them with `brain stack up` (make demo does it).", file=sys.stderr)
         return 1
+    from brain.pack_registry import get
+
     plant = load_plant(args.config)
     tz = plant.tz
+    packs = tuple(get(pid) for pid in plant.packs)  # the view shows each line's pack KPIs
     duration = dt.timedelta(seconds=args.seconds * args.speed)
     start = simulated_start(dt.datetime.now(tz), duration)
     run_id = time.strftime("%Y%m%d-%H%M%S")
@@ -123,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
                 print("demo: a service stopped unexpectedly:\n" + "\n".join(dead), file=sys.stderr)
                 return 1
             if interactive or time.monotonic() - last_print >= 15:
-                screen = render(state, tz=tz, elapsed_s=elapsed, total_s=args.seconds + 45)
+                screen = render(state, tz=tz, elapsed_s=elapsed, total_s=args.seconds + 45, packs=packs)
                 print(("\x1b[2J\x1b[H" if interactive else "\n") + screen, flush=True)
                 last_print = time.monotonic()
             stop.wait(args.refresh_s)
@@ -139,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
             tz=tz,
             elapsed_s=time.monotonic() - began if "began" in dir() else 0,
             total_s=args.seconds + 45,
+            packs=packs,
         )
     )
     _where(settings, run_dir)

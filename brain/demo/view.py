@@ -1,11 +1,17 @@
-"""The demo's live terminal view: latest KPIs per line and active alerts (pure: state in, text out)."""
+"""The demo's live terminal view: latest KPIs per line, its pack's KPIs under it, and active
+alerts (pure: state and packs in, text out)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from brain.pack import Kpi, Pack
+
+PACK_KPIS_SHOWN = 4  # a pack's first KPIs (its own order) under its line's row
 
 
 @dataclass
@@ -50,8 +56,35 @@ def _num(value: Any, fmt: str = "{:,.0f}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
-def render(state: LiveState, *, tz: ZoneInfo, elapsed_s: float, total_s: float) -> str:
-    """One screen: a row per line (latest quarter hour), then the active alerts."""
+def pack_value(kpi: Kpi, value: Any) -> str:
+    """A pack KPI in its unit: ratios as percent, large numbers with thousands separators."""
+    if value is None:
+        return "-"
+    if kpi.unit == "ratio":
+        return f"{value * 100:.1f}%"
+    if kpi.unit == "%":
+        return f"{value:.1f}%"
+    text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return f"{text} {kpi.unit}".rstrip()
+
+
+def pack_row(record: dict[str, Any], packs: Iterable[Pack]) -> str | None:
+    """`  smt: cph 33,425 1/h · placement_efficiency 83.6% · ...` for the pack whose KPIs the line
+    record has (its first PACK_KPIS_SHOWN), or None when it has none."""
+    for pack in packs:
+        kpis = pack.kpis[:PACK_KPIS_SHOWN]
+        if any(record.get(pack.field(k)) is not None for k in pack.kpis):
+            items = " · ".join(f"{k.name} {pack_value(k, record.get(pack.field(k)))}" for k in kpis)
+            return f"  {pack.id}: {items}"
+    return None
+
+
+def render(
+    state: LiveState, *, tz: ZoneInfo, elapsed_s: float, total_s: float, packs: Iterable[Pack] = ()
+) -> str:
+    """One screen: a row per line (latest quarter hour) with its pack's KPIs under it, then the
+    active alerts."""
+    packs = tuple(packs)
     rows = [
         f"Industrial Brain demo — {elapsed_s:4.0f}/{total_s:.0f} s   KPI records: {state.kpi_records:,}   "
         f"alert events: {state.alert_events}",
@@ -71,6 +104,9 @@ def render(state: LiveState, *, tz: ZoneInfo, elapsed_s: float, total_s: float) 
             f"{_num(rec.get('energy_kwh'), '{:,.1f}'):>9}{_num(demand, '{:,.0f}'):>11}"
             f"{'yes' if rec.get('final') else 'no':>7}"
         )
+        extra = pack_row(rec, packs)
+        if extra:
+            rows.append(extra)
     if not state.lines and not state.days:
         rows.append("(waiting for the first quarter-hour KPIs ...)")
     rows += ["", f"active alerts: {len(state.alerts)}"]

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from brain.plant import Machine
+from brain.vocabulary import COUNTER, FLAG, TEXT
 from ingest.simulator.plan import METRIC_ORDER, Sample, ordered
 from ingest.sparkplug import sparkplug_b_pb2 as pb
 
@@ -50,7 +51,18 @@ _FIELD = {
     pb.UInt64: "long_value",
     pb.Double: "double_value",
     pb.Int32: "int_value",
+    pb.Boolean: "boolean_value",
 }
+_PACK_TYPES = {COUNTER: pb.UInt64, FLAG: pb.Boolean, TEXT: pb.String}  # gauges and samples: Double
+
+
+def pack_metric_types(machine: Machine) -> dict[str, int]:
+    """The Sparkplug datatype of each metric of the machine's pack (its DBIRTH defines them all)."""
+    if machine.pack is None:
+        return {}
+    from brain.pack_registry import get
+
+    return {m.name: _PACK_TYPES.get(m.kind, pb.Double) for m in get(machine.pack).metrics}
 
 
 class Message(NamedTuple):
@@ -97,6 +109,8 @@ class Encoder:
             raise ValueError(f"form: expected one of {', '.join(FORMS)}, found {form!r}")
         self.keys = keys
         self.codes = [state_code_table(m) for m in machines]
+        self.pack_types = [pack_metric_types(m) for m in machines]
+        self.aliases: dict[int, dict[str, int]] = {}  # Sparkplug device -> metric -> alias (its DBIRTH's)
         n = len(keys)
         order = list(range(n))
         rng.shuffle(order)
@@ -199,9 +213,11 @@ class Encoder:
         if i not in node.born:
             node.born.add(i)
             kind = "DBIRTH"
-            defined = list(METRIC_ORDER) + [m for m in names if m not in METRIC_ORDER]
+            defined = [*METRIC_ORDER, *sorted(self.pack_types[i])]
+            defined += [m for m in names if m not in defined]
+            self.aliases[i] = {name: alias for alias, name in enumerate(defined, 1)}
             for alias, name in enumerate(defined, 1):
-                dtype = self._dtype(name, codes, metrics.get(name))
+                dtype = self._dtype(i, name, codes)
                 m = p.metrics.add()
                 m.name, m.alias, m.datatype, m.timestamp = name, alias, dtype, ts
                 if name in metrics:
@@ -210,24 +226,21 @@ class Encoder:
                     m.is_null = True
         else:
             kind = "DDATA"
+            aliases = self.aliases[i]
             for name in names:
-                alias = _ALIAS.get(name)
+                alias = aliases.get(name)
                 if alias is None:  # a metric the BIRTH did not define cannot go out by alias
                     continue
                 m = p.metrics.add()
                 m.alias, m.timestamp = alias, ts
-                setattr(m, _FIELD[self._dtype(name, codes, metrics[name])], metrics[name])
+                setattr(m, _FIELD[self._dtype(i, name, codes)], metrics[name])
         topic = f"spBv1.0/{node.group}/{kind}/{node.edge}/{device}"
         return Message(f"{node.group}/{node.edge}", topic, p.SerializeToString(), len(metrics), ts)
 
-    @staticmethod
-    def _dtype(name: str, codes: dict[str, Any], value: Any) -> int:
+    def _dtype(self, i: int, name: str, codes: dict[str, Any]) -> int:
         if name == "state" and codes:
             return pb.Int32 if isinstance(next(iter(codes.values())), int) else pb.String
-        return _SPB_TYPES.get(name, pb.Double)
-
-
-_ALIAS = {name: alias for alias, name in enumerate(METRIC_ORDER, 1)}
+        return _SPB_TYPES.get(name) or self.pack_types[i].get(name, pb.Double)
 
 
 def _metric(p: pb.Payload, name: str, dtype: int, value: Any) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from brain import vocabulary
 from brain.plant import Machine
+from ingest.simulator.packs import PackSim
 from ingest.simulator.params import MachineParams
 from ingest.simulator.schedule import BREAK, SCHEDULED, Segment
 
@@ -71,8 +72,10 @@ class MachineSim:
         end: int,
         periods: dict[str, float],
         rng: random.Random,
+        pack: PackSim | None = None,
     ) -> None:
         self.params = params
+        self.pack = pack  # the machine's pack metrics (ingest/simulator/packs.py), own generator
         self.meter = machine.kind == "meter"
         cycle_s = machine.ideal_cycle_s or params.cycle_s
         self.base_rate = params.speed / cycle_s  # units per second while running
@@ -189,6 +192,13 @@ class MachineSim:
         out["energy_kwh"] = round(kwh, 4)
         out["energy_kvarh"] = round(kvarh, 4)
 
+    def _pack(self, t: int, out: dict[str, object], tick: bool) -> None:
+        if self.pack is not None:
+            self.pack.sample(
+                t, out, running=self.state == RUNNING, rate=self.rate, units=self.total, scrap=self.scrap,
+                tick=tick,
+            )  # fmt: skip
+
     def samples(self) -> Iterator[tuple[int, dict[str, object]]]:
         segs = self.segments
         seg_i = 0
@@ -214,6 +224,7 @@ class MachineSim:
         self._power()
         if not meter:
             self._counters(out)
+            self._pack(t, out, True)
         self._energy(out)
         out["power_kw"], out["power_kvar"] = self.kw, self.kvar
         yield t, out
@@ -246,6 +257,7 @@ class MachineSim:
             if changed:
                 out["state"] = self.state
                 self._rate()
+                self._pack(t, out, t == n_count)
                 self._power()
                 out["power_kw"], out["power_kvar"] = self.kw, self.kvar
             if t == n_state:
@@ -254,6 +266,8 @@ class MachineSim:
             if t == n_count:
                 self._counters(out)
                 self._rate()
+                if not changed:
+                    self._pack(t, out, True)
                 n_count += p_count
             if t == n_energy:
                 self._energy(out)

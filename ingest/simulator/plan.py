@@ -21,6 +21,7 @@ import orjson
 
 from brain.plant import Machine, Plant
 from ingest.simulator.model import MachineSim
+from ingest.simulator.packs import PackSim, rows_for
 from ingest.simulator.params import DEFAULT_PERIODS, EMPTY_PROFILE, MachineParams, Profile
 from ingest.simulator.schedule import segments
 
@@ -62,10 +63,30 @@ class Simulation:
         """An independent generator for `purpose` (a machine key, "forms", "bad", ...)."""
         return random.Random(f"{self.seed}/{purpose}")
 
+    def pack_sim(self, key: tuple[str, str, str], machine: Machine) -> PackSim | None:
+        """The machine's pack metrics (its pack's simulator rows), drawn from a generator of their own."""
+        if machine.pack is None or machine.kind == "meter":
+            return None
+        from brain.pack_registry import get
+
+        rows = rows_for(machine, get(machine.pack))
+        if not rows:
+            return None
+        return PackSim(rows, machine.pack_config, self.rng("/".join(key) + "/pack"), self.start)
+
     def samples(self) -> Iterator[Sample]:
         """All machines' samples, ordered by (ts, machine index). Restartable: each call starts over."""
         self.sims = [
-            MachineSim(m, p, self.segments, self.start, self.end, self.periods, self.rng("/".join(k)))
+            MachineSim(
+                m,
+                p,
+                self.segments,
+                self.start,
+                self.end,
+                self.periods,
+                self.rng("/".join(k)),
+                self.pack_sim(k, m),
+            )
             for k, m, p in zip(self.keys, self.machines, self.params, strict=True)
         ]
         streams = [_tagged(i, sim.samples()) for i, sim in enumerate(self.sims)]

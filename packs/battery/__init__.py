@@ -7,8 +7,11 @@ from __future__ import annotations
 import math
 
 from brain.pack import ConfigKey, Derived, Kpi, Metric, Pack, Sums, ratio
+from brain.pack_sim import Count, Draw
 from brain.text import Text
 from brain.vocabulary import COUNTER, SAMPLE
+from dashboards import flux
+from dashboards.model import Panel
 
 COAT = "coat_weight_gsm"
 # Σx² − (Σx)²/n cancels: a variance below this fraction of the mean square is rounding, i.e. 0
@@ -64,6 +67,38 @@ def _cpk(s: Sums) -> float | None:
     mean, sd, lsl, usl = spec
     return min(usl - mean, mean - lsl) / (3 * sd)
 
+
+GRADING = ("battery_yield", "battery_grade_a_ratio")
+# A special panel of the pack's dashboard (dashboards/packs.py): yield and grade A side by side per shift.
+GRADING_BY_SHIFT = Panel(
+    "timeseries",
+    Text("Grading yield and grade A ratio by shift on line ${line}", "产线 ${line} 各班次分选良率与 A 品率"),
+    flux.kpi("battery", scope="line", window="shift", fields=GRADING, line=True)
+    + "\n  |> group()"
+    + flux.as_columns(("_time",), GRADING)
+    + '\n  |> sort(columns: ["_time"])',
+    "percentunit",
+    w=24,
+    h=8,
+    decimals=1,
+    names=(
+        ("battery_yield", Text("Yield", "分选良率")),
+        ("battery_grade_a_ratio", Text("Grade A", "A 品率")),
+    ),
+    custom={"drawStyle": "bars", "fillOpacity": 60},
+)
+
+# What `brain simulate` produces (brain/pack_sim.py): formation/grading grades every cell (its
+# scrap is NG, ~93 % of the good ones grade A, the rest B); the coater's coating weight is sampled
+# every 30 s of running, centred in its spec (if set) with Cp 1.6.
+GRADERS = ("formation*", "grader*")
+SIMULATOR = (
+    Count("cells_graded", of="units", machines=GRADERS),
+    Count("cells_ng", of="scrap", machines=GRADERS),
+    Count("cells_grade_a", of="good", per=0.93, machines=GRADERS),
+    Count("cells_grade_b", of="good", minus=("cells_grade_a",), machines=GRADERS),
+    Draw(COAT, mean=200, sd=2, every_s=30, limits="coat_weight", machines=("coater*",)),
+)
 
 PACK = Pack(
     id="battery",
@@ -143,4 +178,5 @@ PACK = Pack(
             "description": "coating weight Cpk below 1.33 for a shift (the usual capability minimum)",
         },
     ),
+    extras={"panels": (GRADING_BY_SHIFT,), "simulator": SIMULATOR},
 )

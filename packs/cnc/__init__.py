@@ -5,6 +5,7 @@ against the ideal, average spindle load, tool changes (README.md has every formu
 from __future__ import annotations
 
 from brain.pack import Derived, Kpi, Metric, Pack, ratio
+from brain.pack_sim import Constant, Count, Flag, Level
 from brain.text import Text
 from brain.vocabulary import COUNTER, FLAG, GAUGE, TEXT
 
@@ -26,6 +27,15 @@ def _deviation(s) -> float | None:
     r = ratio(s["cycle_apt_h"], s["cycle_ideal_s"], 3600)
     return None if r is None else r - 1
 
+
+# What `brain simulate` produces (brain/pack_sim.py): the spindle turns ~85 % of the running time
+# at ~55 % load, a tool change every ~12 parts, one part program.
+SIMULATOR = (
+    Flag("spindle_on", duty=0.85),
+    Level("spindle_load_pct", mean=55, sd=12, when="spindle_on"),
+    Count("tool_changes", of="units", per=0.08),
+    Constant("program", "O1001"),
+)
 
 PACK = Pack(
     id="cnc",
@@ -87,4 +97,5 @@ PACK = Pack(
             "Δ tool_changes",
         ),
     ),
+    extras={"simulator": SIMULATOR},
 )

@@ -4,6 +4,7 @@ efficiency, pick-up errors, first-pass yield and DPMO (README.md has every formu
 from __future__ import annotations
 
 from brain.pack import ConfigKey, Derived, Kpi, Metric, Pack, ratio
+from brain.pack_sim import Count
 from brain.text import Text
 from brain.vocabulary import COUNTER
 
@@ -22,6 +23,17 @@ def _opportunities(s, cfg):  # boards inspected x defect opportunities per board
     per_board = cfg.get("opportunities_per_board")
     return None if per_board is None else per_board * s["boards_inspected"]
 
+
+# What `brain simulate` produces for the pack's machines (brain/pack_sim.py): the mounters place
+# ~200 components per board and drop ~800 ppm at pick-up; the AOI inspects every board, ~2.5 %
+# fail first time with ~1.3 defects each.
+SIMULATOR = (
+    Count("placements", of="units", per=200, jitter=0.02, machines=("mounter*",)),
+    Count("pickup_errors", of="placements", per=0.0008, machines=("mounter*",)),
+    Count("boards_inspected", of="units", machines=("aoi*",)),
+    Count("boards_passed_first", of="boards_inspected", per=0.975, machines=("aoi*",)),
+    Count("defects", of="boards_inspected", minus=("boards_passed_first",), per=1.3, machines=("aoi*",)),
+)
 
 PACK = Pack(
     id="smt",
@@ -96,4 +108,5 @@ PACK = Pack(
             "description": "defects per million opportunities above the line's limit (set yours)",
         },
     ),
+    extras={"simulator": SIMULATOR},
 )

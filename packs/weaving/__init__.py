@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from brain.pack import ConfigKey, Derived, Kpi, Metric, Pack, ratio
+from brain.pack_sim import Count, Level
 from brain.text import Text
 from brain.vocabulary import COUNTER, GAUGE
 
@@ -25,6 +26,15 @@ def _fabric_cm(s, cfg):  # picks / the article's weft density (per machine: arti
 def _fabric_kwh(s, cfg):  # the energy of looms whose fabric length is known: kWh per 100 m's numerator
     return s["kwh"] if cfg.get("picks_per_cm") is not None and s["kwh"] is not None else 0.0
 
+
+# What `brain simulate` produces (brain/pack_sim.py): one pick per unit of the loom's counter, ~4
+# warp and ~7 weft stops per 10^5 picks, the speed its current rate in picks per minute.
+SIMULATOR = (
+    Count("picks", of="units"),
+    Count("warp_stops", of="picks", per=4e-5),
+    Count("weft_stops", of="picks", per=7e-5),
+    Level("speed_rpm", rate_scale=60),
+)
 
 PACK = Pack(
     id="weaving",
@@ -123,4 +133,5 @@ PACK = Pack(
             "description": "loom efficiency below 80 % for a shift",
         },
     ),
+    extras={"simulator": SIMULATOR},
 )

@@ -16,7 +16,7 @@ import pytest
 
 from brain.settings import KPI_DATABASE, RAW_DATABASE, Settings
 from dashboards import queries
-from dashboards.build import DASHBOARDS
+from dashboards.build import CORE_DASHBOARDS as DASHBOARDS  # the pack dashboards: test_pack_queries.py
 
 pytestmark = pytest.mark.stack
 

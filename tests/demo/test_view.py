@@ -78,3 +78,42 @@ def test_windows_after_the_replayed_period_are_not_shown() -> None:
     state.add_kpi(_line_record(1_900_000, 0.8))
     state.add_kpi(_line_record(2_000_000, 0.1))  # opened by a DEATH stamped with the real now
     assert state.lines[("sip", "smt1")]["start"] == 1_900_000 and state.kpi_records == 2
+
+
+def test_each_line_shows_its_pack_kpis_under_its_row() -> None:
+    """Under a line's row, the first KPIs of the pack whose fields its record has, in their units."""
+    from brain.demo.view import PACK_KPIS_SHOWN, pack_value
+    from brain.pack_registry import available
+
+    packs = tuple(available().values())
+    state = LiveState()
+    lines = {}
+    for i, pack in enumerate(packs):
+        fields = {pack.field(k): 0.5 + j for j, k in enumerate(pack.kpis)}
+        lines[pack.id] = f"l{i}"
+        state.add_kpi({**_line_record(1_000_000, 0.7), "line": f"l{i}", **fields})
+    state.add_kpi({**_line_record(1_000_000, 0.7), "line": "plain"})  # a line without a pack
+    rows = render(state, tz=TZ, elapsed_s=1, total_s=2, packs=packs).splitlines()
+    for pack in packs:
+        at = next(i for i, row in enumerate(rows) if row.startswith(f"sip/{lines[pack.id]} "))
+        below = rows[at + 1]
+        assert below.startswith(f"  {pack.id}: ")
+        for j, kpi in enumerate(pack.kpis[:PACK_KPIS_SHOWN]):
+            assert f"{kpi.name} {pack_value(kpi, 0.5 + j)}" in below
+    at = next(i for i, row in enumerate(rows) if row.startswith("sip/plain "))
+    assert not rows[at + 1].startswith("  ")  # the next line's row, or the blank before the alerts
+    assert pack_value(packs[0].kpis[0], None) == "-"
+
+
+def test_pack_values_in_their_units() -> None:
+    from brain.demo.view import pack_value
+    from brain.pack import Kpi
+
+    def kpi(unit: str) -> Kpi:
+        return Kpi("x", unit, None, lambda s: None)  # type: ignore[arg-type]
+
+    assert pack_value(kpi("ratio"), 0.8356) == "83.6%"
+    assert pack_value(kpi("%"), 38.5511) == "38.6%"
+    assert pack_value(kpi("1/h"), 33424.79) == "33,425 1/h"
+    assert pack_value(kpi("ppm"), 46.875) == "46.9 ppm"
+    assert pack_value(kpi(""), 1.5832) == "1.58"
