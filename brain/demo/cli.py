@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             packs=packs,
         )
     )
-    _where(settings, run_dir)
+    _where(settings, run_dir, tuple(p.id for p in packs))
     if not interrupted:  # the newcomer's picture: the replayed morning as a report (brain/report/demo.py)
         from brain.report.demo import demo_report
 
@@ -187,10 +187,11 @@ def _partitions(consumer, topic: str) -> list:
     return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
 
 
-def _where(settings: Settings, run_dir: Path) -> None:
+def _where(settings: Settings, run_dir: Path, packs: tuple[str, ...] = ()) -> None:
+    measurements = ", ".join(("oee", "energy", *packs, "alert"))  # one measurement per pack (docs/SCHEMA.md)
     print(f"""
 Where the data is:
-  InfluxDB  {settings.influx_url}  brain_kpi (measurements oee, energy, alert), brain_raw (telemetry)
+  InfluxDB  {settings.influx_url}  brain_kpi (measurements {measurements}), brain_raw (telemetry)
             e.g. curl -s {settings.influx_url}/api/v2/query -H 'Content-Type: application/vnd.flux' \\
                  -d 'from(bucket:"brain_kpi") |> range(start:-1d) |> filter(fn:(r)=>r._measurement=="oee" \\
                      and r.scope=="line" and r.window=="1h" and r._field=="oee")'

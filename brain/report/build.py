@@ -52,7 +52,7 @@ def write(data: ReportData, out: Path, *, lang: str = "en", with_png: bool = Tru
         json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
     )
     if with_png:
-        png.screenshot(page, directory / "report.png")
+        png.screenshot(page, directory / "report.png", png.window_height(model))
     return Written(directory, model, records, pictures)
 
 

@@ -47,6 +47,18 @@ def chromium_path() -> str:
     )
 
 
+ROW_PX, TABLE_PX, BASE_PX = 24, 120, 3000  # generous: the blank bottom is cropped
+
+
+def window_height(model: dict) -> int:
+    """A window height the page fits in at once, from the model's table rows: a 500-machine
+    plant's page is ~15,000 px, and each doubling from 3,000 px was one more Chromium run (four
+    runs, ~30 s of a 500-machine day report; docs/BENCHMARKS.md "Reports")."""
+    tables = model.get("tables", [])
+    rows = sum(len(t.get("rows", [])) for t in tables) + len(model.get("alerts", []))
+    return BASE_PX + ROW_PX * rows + TABLE_PX * len(tables)
+
+
 def screenshot(html_path: Path, out: Path, height: int = 3000, timeout_s: float = 60.0) -> tuple[int, int]:
     """Screenshot of the page at `html_path` into `out` (PNG); returns (width, height)."""
     from PIL import Image
