@@ -27,7 +27,15 @@ def test_ensure_topics_uses_the_client_settings(stack: Settings) -> None:
     ensure_topics(stack.kafka_bootstrap, {name: 1}, {"security_protocol": "PLAINTEXT"})
 
 
-def test_prepare_topics_uses_the_client_settings(stack: Settings) -> None:
+def test_prepare_topics_uses_the_client_settings(stack: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import functools
+
+    import kafka
+
+    # the real client, with the first test's shorter timeouts: a TLS handshake with the plaintext
+    # broker then fails in ~3 s instead of ~30 s
+    short = functools.partial(kafka.KafkaAdminClient, bootstrap_timeout_ms=3000, request_timeout_ms=3000)
+    monkeypatch.setattr(kafka, "KafkaAdminClient", short)
     tag = uuid.uuid4().hex[:8]
     ensure_topics(stack.kafka_bootstrap, {f"test.sec.{tag}.in": 2})
     t = f"test.sec.{tag}"
