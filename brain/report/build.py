@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,20 @@ def report_dir(out: Path, period: Period, scope: Scope) -> Path:
     return out / scope.slug() / period.label.replace("/", "_").replace(":", "")
 
 
+IMAGE_ROWS = 30  # rows of a table in report.png (a phone picture); the page and workbook have all
+
+
+def image_model(model: dict[str, Any]) -> dict[str, Any]:
+    """The model report.png shows: every tile and chart, each table cut to its first IMAGE_ROWS
+    rows with a line saying how many more are in the page and the workbook (a 500-machine table
+    is no phone picture, and its 15,000 px screenshot took 12 s of a 10 s report budget)."""
+    tables = []
+    for table in model["tables"]:
+        more = len(table["rows"]) - IMAGE_ROWS
+        tables.append({**table, "rows": table["rows"][:IMAGE_ROWS], "more": more} if more > 0 else table)
+    return {**model, "tables": tables}
+
+
 def write(data: ReportData, out: Path, *, lang: str = "en", with_png: bool = True) -> Written:
     model = build(data, lang, now_ms=int(time.time() * 1000))
     records = data.records()
@@ -52,7 +67,11 @@ def write(data: ReportData, out: Path, *, lang: str = "en", with_png: bool = Tru
         json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
     )
     if with_png:
-        png.screenshot(page, directory / "report.png", png.window_height(model))
+        image = image_model(model)
+        with tempfile.TemporaryDirectory(prefix="brain-report-") as tmp:
+            image_page = Path(tmp) / "report.html"
+            image_page.write_text(html.render(image, pictures), encoding="utf-8")
+            png.screenshot(image_page, directory / "report.png", png.window_height(image))
     return Written(directory, model, records, pictures)
 
 

@@ -71,6 +71,10 @@ LABELS: dict[str, tuple[str, str]] = {
     # tables
     "table.lines": ("Lines", "产线"),
     "table.machines": ("Machines", "设备"),
+    "table.more": (
+        "… {n} more rows in report.html and report.xlsx",
+        "… 另有 {n} 行，见 report.html 与 report.xlsx",
+    ),
     "table.shifts": ("By shift", "分班次"),
     "table.days": ("By day", "分日"),
     "table.hours": ("By hour", "分小时"),
