@@ -13,8 +13,8 @@ MS_PER_H = 3_600_000
 
 
 def _core(name: str):
-    """A derived sum: the core's sum `name` of a machine that reported cnc data in the window (the
-    core gives 0 for the others), so a machine without a spindle signal dilutes no ratio."""
+    """A derived sum: the core's sum `name` of a cnc machine (a machine without `pack: cnc` gives
+    none), so a line's other machines dilute no cnc ratio."""
     return lambda s, cfg: s[name]
 
 
@@ -47,11 +47,11 @@ PACK = Pack(
         Metric("program", TEXT, "", Text("Part program", "加工程序")),
     ),
     derived=(
-        Derived("reporting_pot_h", _core("pot_h"), "POT hours of the machines reporting cnc data"),
-        Derived("reporting_apt_h", _core("apt_h"), "APT hours of the machines reporting cnc data"),
-        Derived("reporting_pq", _core("pq"), "parts produced by the machines reporting cnc data"),
+        Derived("reporting_pot_h", _core("pot_h"), "POT hours of the cnc machines"),
+        Derived("reporting_apt_h", _core("apt_h"), "APT hours of the cnc machines"),
+        Derived("reporting_pq", _core("pq"), "parts produced by the cnc machines"),
         Derived("cycle_apt_h", _cycle_apt_h, "APT hours of the machines with an ideal cycle time"),
-        Derived("cycle_ideal_s", _core("ideal_s"), "Σ ideal_cycle_s · PQ of the machines reporting cnc data"),
+        Derived("cycle_ideal_s", _core("ideal_s"), "Σ ideal_cycle_s · PQ of the cnc machines"),
     ),
     kpis=(
         Kpi(

@@ -97,7 +97,7 @@ def add_derived(p: dict[str, Any], layout: PackLayout, config: Mapping[str, Any]
         return
     view = sums(p, pack)
     for d in pack.derived:
-        value = d.fn(view, config) if p[layout.coverage_key] else None
+        value = d.fn(view, config)  # not gated on the span's pack data: see docs/PACKS.md
         p[layout.key(d.name)] = 0.0 if value is None else float(value)
 
 

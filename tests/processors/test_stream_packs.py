@@ -20,21 +20,24 @@ from tests.processors import data, kafka_io
 from tests.processors.test_core_stream import assert_same
 
 GRACE_MS = 30_000
-START = T0  # 08:00 +08:00: see the report on a first hour that starts mid-way
-TRAILER = START + 65 * 60_000  # one heartbeat per machine: the 08:00-09:00 window becomes final
-HORIZON = TRAILER - GRACE_MS
+START = T0  # 08:00 +08:00
+MID_HOUR = T0 - 4 * 60_000  # 07:56: pack data that starts inside the 07:00 hour (docs/PACKS.md)
 WINDOWS = ("1m", "1h")
 SITE = "packs"
 
 
-def _world() -> tuple[dict[str, Any], Plant, list[dict[str, Any]]]:
+def _trailer(start: int) -> int:
+    return start + 65 * 60_000  # one heartbeat per machine: the windows up to start+1h become final
+
+
+def _world(start: int = START) -> tuple[dict[str, Any], Plant, list[dict[str, Any]]]:
     """The merged plant; dense readings of every machine (core and pack metrics, from the pack
-    rows) for 12 minutes from 08:00, then one heartbeat per machine at TRAILER."""
+    rows) for 12 minutes from `start`, then one heartbeat per machine at its trailer."""
     config = merged_plant(SITE)
     plant = parse_plant(config)
-    readings = dense_readings(plant, SITE, start=START, minutes=12)
+    readings = dense_readings(plant, SITE, start=start, minutes=12)
     readings += [{"site": s.id, "line": ln.id, "machine": m.id, "metric": "heartbeat", "value": 0,
-                  "ts": TRAILER} for s, ln, m in plant.machines()]  # fmt: skip
+                  "ts": _trailer(start)} for s, ln, m in plant.machines()]  # fmt: skip
     return config, plant, readings
 
 
@@ -46,27 +49,30 @@ def _batch(plant: Plant, readings: list[dict[str, Any]]) -> dict[str, list[dict[
     return out
 
 
-def _check(got: dict, batch: dict[str, list[dict[str, Any]]]) -> None:
+def _check(got: dict, batch: dict[str, list[dict[str, Any]]], start: int = START) -> None:
+    horizon = _trailer(start) - GRACE_MS
     for w in WINDOWS:
-        assert_same({k: r for k, r in got.items() if r["end"] <= HORIZON}, batch[w], w, HORIZON)
+        assert_same({k: r for k, r in got.items() if r["end"] <= horizon}, batch[w], w, horizon)
 
 
-@pytest.mark.parametrize(("chunk", "restart_every", "crash_every"), [(50, None, None), (17, 5, 7)])
+@pytest.mark.parametrize(("chunk", "restart_every", "crash_every", "start"),
+                         [(50, None, None, START), (17, 5, 7, START), (50, None, None, MID_HOUR),
+                          (17, 5, 7, MID_HOUR)])  # fmt: skip
 def test_in_memory_stream_equals_batch_with_packs(
-    chunk: int, restart_every: int | None, crash_every: int | None
+    chunk: int, restart_every: int | None, crash_every: int | None, start: int
 ):
-    _, plant, readings = _world()
+    _, plant, readings = _world(start)
     opts = ProcessorOptions(app_id="t", grace_ms=GRACE_MS)
     run = run_processors(plant, readings, opts=opts, chunk=chunk, restart_every=restart_every,
                          crash_every=crash_every)  # fmt: skip
-    _check(run.latest_final(), _batch(plant, readings))
+    _check(run.latest_final(), _batch(plant, readings), start)
 
 
 @pytest.mark.stack
 def test_brain_process_on_kafka_equals_brain_kpi_with_packs(stack: Settings, tmp_path: Path) -> None:
     config, plant, readings = _world()
     batch = _batch(plant, readings)
-    want = {data.key(r) for recs in batch.values() for r in recs if r["end"] <= HORIZON}
+    want = {data.key(r) for recs in batch.values() for r in recs if r["end"] <= _trailer(START) - GRACE_MS}
     run = kafka_io.Run(stack, tmp_path)
     run.produce(readings)
     worker = run.worker(run.write_plant(config), "--grace-s", str(GRACE_MS / 1000))
