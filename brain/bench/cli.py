@@ -58,6 +58,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=5.0,
         help="seconds of each raw limit (Mosquitto alone, Kafka alone); 0 = skip them",
     )
+    a(
+        "--packs",
+        action="store_true",
+        help="the bench lines run the installed industry packs and the load carries their metrics",
+    )
     a("--bridges", type=int, default=1, help="bridge processes; > 1 share the load (--shared-group)")
     a("--workers", type=int, default=1, help="processor worker processes (brain process --workers)")
     a("--run-dir", default=".brain/bench", help="service logs go to RUN_DIR/<run id>/")
@@ -88,7 +93,12 @@ class Bench:
         self.kpi_topic = f"{self.prefix}.kpis"
         self.run_dir = Path(args.run_dir).resolve() / self.run_id
         machines = [(f"l{i % LINES}", f"m{i}") for i in range(args.machines)]
-        self.load = Load(self.site, machines)
+        packs: tuple[str, ...] = ()
+        if args.packs:
+            from brain.pack_registry import available
+
+            packs = tuple(sorted(available()))
+        self.load = Load(self.site, machines, packs=packs)
         self.load_readings = 0  # set when the load ends: what the monitor waits for
         self.metrics_ports = [free_port() for _ in range(max(1, args.bridges))]
         self.t_first_publish = 0.0
@@ -162,7 +172,7 @@ class Bench:
         from brain.pipeline import Bridge, Processors, Sink, build_pipeline
 
         plant = self.run_dir / "plant.yaml"
-        plant.write_text(plant_yaml(self.site, self.load.machines))
+        plant.write_text(plant_yaml(self.site, self.load.machines, self.load.packs))
         ensure_topics(self.settings, {self.kpi_topic: self.partitions})
         # start the processors at the end of brain.readings: commit their group's offsets there
         # first (what `brain process --start-at latest` does, which came later)
@@ -220,7 +230,7 @@ class Bench:
     def publish(self, mqtt: Any, kpis: KpiPoller | None = None) -> None:
         load = self.load
         n = len(load.machines)
-        per_msg = len(LOAD_METRICS)
+        per_msg = len(LOAD_METRICS) + sum(len(m) for m in load.pack_metrics) / max(1, n)
         pub = mqtt.publish
         t0 = time.monotonic()
         self.t_first_publish = time.time()
@@ -286,7 +296,8 @@ class Bench:
         except Exception as exc:
             logs.event(log, "bench.cleanup_failed", logging.WARNING, error=repr(exc))
         try:
-            influx_query(self.settings, f'DROP SERIES FROM "oee", "energy" WHERE "site" = \'{self.site}\'')
+            measurements = ", ".join(f'"{m}"' for m in ("oee", "energy", *self.load.packs))
+            influx_query(self.settings, f"DROP SERIES FROM {measurements} WHERE \"site\" = '{self.site}'")
         except OSError as exc:
             logs.event(log, "bench.cleanup_failed", logging.WARNING, error=repr(exc))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from brain.bench.load import HEARTBEAT_METRICS, METRIC_INDEX, MINUTE
+from brain.bench.load import HEARTBEAT_METRICS, MINUTE, metric_index
 from brain.bench.observe import Kafka, KpiPoller, Monitor, _stat, influx_query, pct
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ def check_readings(b: Bench, kafka: Kafka, start: dict[Any, int], end: dict[Any,
     site_b = f'"{b.site}"'.encode()
     mi = {m: i for i, (_, m) in enumerate(b.load.machines)}
     hb_index = {m: i for i, m in enumerate(HEARTBEAT_METRICS)}
+    index = metric_index(b.load.packs)
     seen: set[tuple[int, int, int]] = set()
     total = 0
     foreign = 0
@@ -33,7 +34,7 @@ def check_readings(b: Bench, kafka: Kafka, start: dict[Any, int], end: dict[Any,
         if d.get("site") != b.site:
             continue
         total += 1
-        key = (mi.get(d["machine"], -1), d["ts"], METRIC_INDEX.get(d["metric"], -1))
+        key = (mi.get(d["machine"], -1), d["ts"], index.get(d["metric"], -1))
         kind = b.load.sent.get((key[0], key[1]))
         ok = kind is not None and ((kind > 0 and key[2] >= 0) or (kind < 0 and d["metric"] in hb_index))
         if not ok:

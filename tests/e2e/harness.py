@@ -165,16 +165,19 @@ def flux(settings: Settings, query: str) -> list[dict[str, Any]]:
         ]
 
 
-def final_records_from_influx(settings: Settings, site: str, bucket: str = KPI_DATABASE) -> dict[Key, dict]:
-    """KPI records of `site` rebuilt from the `oee` and `energy` points, FINAL ones only.
+def final_records_from_influx(
+    settings: Settings, site: str, bucket: str = KPI_DATABASE, measurements: Sequence[str] = ("oee", "energy")
+) -> dict[Key, dict]:
+    """KPI records of `site` rebuilt from the `oee` and `energy` points (and any further
+    `measurements`: a pack's), FINAL ones only.
 
     A record has the identity (tags, `_time` = start, `end`, `final`) and the fields the points
     carry; a null KPI is an absent field (the sink writes time elements and quantities as 0.0)."""
+    which = " or ".join(f'r._measurement == "{m}"' for m in measurements)
     rows = flux(
         settings,
         f'from(bucket: "{bucket}") |> range(start: 0, stop: 2200-01-01T00:00:00Z) '
-        f'|> filter(fn: (r) => r.site == "{site}" and '
-        f'(r._measurement == "oee" or r._measurement == "energy"))',
+        f'|> filter(fn: (r) => r.site == "{site}" and ({which}))',
     )
     recs: dict[Key, dict[str, Any]] = {}
     finals: dict[Key, bool] = {}
