@@ -84,8 +84,8 @@ def test_the_four_packs_end_to_end(stack: Settings, site_id: str, tmp_path: Path
 def _check_pack_dashboards(
     stack: Settings, plant: Any, site: str, start: dt.datetime, end: dt.datetime, want: dict[h.Key, dict]
 ) -> None:
-    """Every query of every pack dashboard runs and returns rows for the pack's line; each value a
-    panel returns for a window brain kpi computed equals brain kpi's."""
+    """Every query of every pack dashboard runs and returns rows for the pack's line (but the alert
+    annotation); each value a panel returns for a window brain kpi computed equals brain kpi's."""
     day_start = dt.datetime.combine(start.date(), dt.time(0), tzinfo=TZ)
     line_of = {m.pack: ln.id for _, ln, m in plant.machines() if m.pack}
     errors, empty, diffs, checked = [], [], [], 0
@@ -120,7 +120,10 @@ def _check_pack_dashboards(
                 if exp is None or not h._same(value, exp, 1e-6):
                     diffs.append(f"{name}: {h.describe(key)} {field} = {value!r}, brain kpi says {exp!r}")
     assert not errors, "queries InfluxDB rejected:\n" + "\n".join(errors)
-    assert not empty, f"pack dashboard queries without rows: {empty}"
+    # the alert annotation is empty: no alert service runs here (as in test_pipeline.py)
+    assert not [n for n in empty if not n.endswith(": annotation")], (
+        f"pack dashboard queries without rows: {empty}"
+    )
     assert not diffs, f"{len(diffs)} pack panel values differ from brain kpi:\n" + "\n".join(diffs[:30])
     assert checked > 0, "no pack panel returned a value of a window brain kpi computed"
     print(f"\npack dashboards: {checked} panel values equal brain kpi's")
