@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "service: each shift's report once final, to chat robots and e-mail",
     ),
     "packs": ("brain.packs_cli", "industry packs: list the installed ones, scaffold a new one (new NAME)"),
+    "city": (
+        "brain.city.cli",
+        "the city's per-mu evaluation, sector benchmarks and park roll-ups from a file of exports",
+    ),
     "kpi": ("processors.kpi.cli", "compute KPI records from a file of readings (same code as the stream)"),
     "bridge": ("ingest.bridge_cli", "MQTT -> Kafka bridge: JSON v1 and Sparkplug B to brain.readings"),
     "alerts": ("processors.alerts.cli", "alert rules of the plant config on the stream -> brain.alerts"),
