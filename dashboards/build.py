@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from brain.pack_registry import available
-from dashboards import alerts, energy, flux, line, overview, packs
+from dashboards import alerts, city, energy, flux, line, overview, packs
 from dashboards.model import DATASOURCE, LANGUAGES, Dashboard, Link, Panel, Text, Variable, uid
 
 CORE_DASHBOARDS: tuple[Dashboard, ...] = (
@@ -21,7 +21,8 @@ CORE_DASHBOARDS: tuple[Dashboard, ...] = (
     alerts.DASHBOARD,
 )
 PACK_DASHBOARDS: tuple[Dashboard, ...] = packs.dashboards(available().values())  # one per installed pack
-DASHBOARDS: tuple[Dashboard, ...] = CORE_DASHBOARDS + PACK_DASHBOARDS
+CITY_DASHBOARDS: tuple[Dashboard, ...] = city.DASHBOARDS  # the city side (brain_city)
+DASHBOARDS: tuple[Dashboard, ...] = CORE_DASHBOARDS + CITY_DASHBOARDS + PACK_DASHBOARDS
 JSON_DIR = Path(__file__).resolve().parent / "json"
 SCHEMA_VERSION = 39  # Grafana 10.4 / 11.x dashboards
 TAG = "industrial-brain"

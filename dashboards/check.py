@@ -79,8 +79,8 @@ def lint_one(name: str, doc: dict[str, Any]) -> Iterator[Problem]:
         builtin = ref.get("type") == "grafana" and uid == "-- Grafana --"
         if not builtin and not uid.startswith("${"):
             yield Problem(name, "no-hardcoded-datasource-uid", f"{path}: uid {uid!r}: use ${{datasource}}")
-    if "site" not in variables:
-        yield Problem(name, "template-site-rule", "needs a `site` variable")
+    if "site" not in variables and "period" not in variables:  # a factory's site, or a city's period
+        yield Problem(name, "template-site-rule", "needs a `site` (factory) or `period` (city) variable")
     for var in variables.values():
         if var.get("type") != "query":
             continue
