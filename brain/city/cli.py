@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from brain.city.evaluate import evaluate
+from brain.city.ledger import Ledger
 from brain.city.register import RegisterError, load_register
 
 
@@ -65,27 +65,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"brain city: {exc}", file=sys.stderr)
         return 2
     counts = {"bad_lines": 0}
-    line_of: dict[int, int] = {}
-
-    def records(fh: TextIO) -> Iterator[Any]:
-        for number, obj in read_exports(fh, args.input, args.skip_bad, counts):
-            line_of[id(obj)] = number
-            yield obj
-
+    ledger = Ledger(register, keep_rejected=False)
     fh = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
     try:
-        result = evaluate(register, records(fh), args.year, args.month)
-    except InputError as exc:
-        print(f"brain city: {exc}", file=sys.stderr)
-        return 2
-    except RegisterError as exc:
+        for number, obj in read_exports(fh, args.input, args.skip_bad, counts):
+            reason = ledger.add(obj)
+            if reason is not None:
+                print(f"{args.input}:{number}: {reason}", file=sys.stderr)
+        result = ledger.evaluate(args.year, args.month)
+    except (InputError, RegisterError) as exc:
         print(f"brain city: {exc}", file=sys.stderr)
         return 2
     finally:
         if fh is not sys.stdin:
             fh.close()
-    for record, reason in result.rejected:
-        print(f"{args.input}:{line_of.get(id(record), '?')}: {reason}", file=sys.stderr)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         for row in result.rows():

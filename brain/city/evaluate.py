@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from brain.city.exports import export_key, validate_for_register
+from brain.city.ledger import Ledger
 from brain.city.register import INDICATORS, NOT_EVALUATED, Enterprise, Register, RegisterError
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -53,35 +53,18 @@ def evaluate(
     register: Register, exports: Iterable[Mapping[str, Any]], year: int, month: str | None = None
 ) -> CityResult:
     """Evaluate one period (`year`, or `month` "YYYY-MM" within it) on the last export per key."""
+    return Ledger(register).add_all(exports).evaluate(year, month)
+
+
+def evaluate_ledger(ledger: Ledger, year: int, month: str | None = None) -> CityResult:
+    """Evaluate one period on a ledger's state: what the stream service publishes."""
+    register = ledger.register
     period = _period(register, year, month)
-    counters = dict.fromkeys(
-        (
-            "records",
-            "accepted",
-            "rejected",
-            "duplicates",
-            "summed",
-            "not_summed",
-            "outside_period",
-            "non_final",
-        ),
-        0,
-    )
-    rejected: list[tuple[Any, str]] = []
-    latest: dict[tuple, Mapping[str, Any]] = {}
-    for record in exports:
-        counters["records"] += 1
-        reason = validate_for_register(record, register)
-        if reason is not None:
-            rejected.append((record, reason))
-            continue
-        key = export_key(record)
-        if key in latest:
-            counters["duplicates"] += 1  # re-delivery or correction: the last one wins
-        latest[key] = record
-    counters["rejected"] = len(rejected)
-    counters["accepted"] = counters["records"] - counters["rejected"]
-    sums = _sum_site_days(register, latest.values(), period, month is not None, counters)
+    counters = {
+        **ledger.counters,
+        **dict.fromkeys(("summed", "not_summed", "outside_period", "non_final"), 0),
+    }
+    sums = _sum_site_days(register, ledger.latest.values(), period, month is not None, counters)
     kgce = register.scheme.kgce_per_kwh_for(year, register.source)
     fraction = (
         1.0
@@ -96,7 +79,9 @@ def evaluate(
     counters["enterprises"] = len(ents)
     counters["evaluated"] = sum(1 for r in ents if r["class"] != NOT_EVALUATED)
     counters["dq_flagged"] = sum(1 for r in ents if r["dq_flagged"])
-    return CityResult(ents, _sectors(ents, period), _parks(ents, period, fraction), rejected, counters)
+    return CityResult(
+        ents, _sectors(ents, period), _parks(ents, period, fraction), list(ledger.rejected), counters
+    )
 
 
 def _period(register: Register, year: int, month: str | None) -> str:
