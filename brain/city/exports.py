@@ -87,9 +87,14 @@ def validate_export(record: Any) -> str | None:
     return None
 
 
-def validate_for_register(record: Any, register: Register) -> str | None:
-    """`validate_export`, then: is the enterprise in the register?"""
+def validate_for_register(record: Any, register: Register, source: str | None = None) -> str | None:
+    """`validate_export`, then: is the enterprise in the register, and (when the stream knows which
+    enterprise's topic `<enterprise>.brain.export` the record came from) is it that enterprise?"""
     reason = validate_export(record)
-    if reason is None and record["enterprise"] not in register.by_id:
+    if reason is not None:
+        return reason
+    if record["enterprise"] not in register.by_id:
         return f"city.unknown_enterprise: {record['enterprise']!r} is not in the register"
-    return reason
+    if source is not None and record["enterprise"] != source:
+        return f"city.enterprise_mismatch: {record['enterprise']!r} arrived on {source!r}'s topic"
+    return None

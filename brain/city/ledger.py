@@ -33,10 +33,11 @@ class Ledger:
         self.rejected: list[tuple[Any, str]] = []
         self._keep_rejected = keep_rejected
 
-    def add(self, record: Any) -> str | None:
-        """Take one export record: None when accepted, else the dead-letter reason."""
+    def add(self, record: Any, source: str | None = None) -> str | None:
+        """Take one export record: None when accepted, else the dead-letter reason. `source`: the
+        enterprise whose topic it came from (`<enterprise>.brain.export`), when known."""
         self.counters["records"] += 1
-        reason = validate_for_register(record, self.register)
+        reason = validate_for_register(record, self.register, source)
         if reason is not None:
             self.counters["rejected"] += 1
             if self._keep_rejected:

@@ -43,3 +43,16 @@ def test_unknown_enterprise():
         "r",
     )
     assert validate_for_register(OK, reg) == "city.unknown_enterprise: 'e1' is not in the register"
+
+
+def test_a_record_must_come_from_its_enterprises_topic():
+    reg = parse_register(
+        {"scheme": {"indicators": [{"id": "tax_per_kwh", "weight": 1, "baseline": 1}]},
+         "enterprises": [{"id": "e1", "sector": "s"}, {"id": "e2", "sector": "s"}]}, "r"
+    )  # fmt: skip
+    assert validate_for_register(OK, reg, source="e1") is None
+    assert validate_for_register(OK, reg) is None
+    assert (
+        validate_for_register(OK, reg, source="e2")
+        == "city.enterprise_mismatch: 'e1' arrived on 'e2''s topic"
+    )
