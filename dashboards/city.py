@@ -76,13 +76,16 @@ def select(measurement: str, fields: tuple[str, ...], *, park: bool = False, sec
     )
 
 
-def table(measurement: str, fields: tuple[str, ...], keep: tuple[str, ...], sort: str, **where: bool) -> str:
+def table(
+    measurement: str, fields: tuple[str, ...], keep: tuple[str, ...], sort: tuple[str, ...], **where: bool
+) -> str:
     """One row per enterprise: tags `keep` and the fields as columns, sorted by `sort`, then enterprise."""
     cols = ", ".join(f'"{c}"' for c in (*keep, *fields))
+    order = ", ".join(f'"{c}"' for c in (*sort, "enterprise"))
     return (
         select(measurement, fields, **where)
         + '\n  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
-        + f'\n  |> group()\n  |> keep(columns: [{cols}])\n  |> sort(columns: ["{sort}", "enterprise"])'
+        + f"\n  |> group()\n  |> keep(columns: [{cols}])\n  |> sort(columns: [{order}])"
     )
 
 
@@ -208,7 +211,7 @@ SECTORS = Dashboard(
         Panel(
             "table",
             Text("Sector benchmark", "行业对标"),
-            table("city_sector", SECTOR_FIELDS, ("enterprise", "park"), "kwh_per_unit", sector=True),
+            table("city_sector", SECTOR_FIELDS, ("enterprise", "park"), ("kwh_per_unit",), sector=True),
             "none",
             w=24,
             h=10,
@@ -261,7 +264,7 @@ CARBON = Dashboard(
         Panel(
             "table",
             Text("Energy and carbon by enterprise", "企业能耗与碳排放"),
-            table("city_enterprise", CARBON_FIELDS, ("enterprise", "sector"), "enterprise", park=True),
+            table("city_enterprise", CARBON_FIELDS, ("enterprise", "sector"), (), park=True),
             "none",
             w=24,
             h=10,
@@ -298,7 +301,7 @@ DATA_QUALITY = Dashboard(
         Panel(
             "table",
             Text("Completeness by enterprise", "企业数据完整率"),
-            table("city_enterprise", DQ_FIELDS, ("enterprise", "sector"), "dq_completeness", park=True),
+            table("city_enterprise", DQ_FIELDS, ("enterprise", "sector"), ("dq_completeness",), park=True),
             "none",
             w=20,
             h=10,
