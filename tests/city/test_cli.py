@@ -69,3 +69,9 @@ def test_bad_register_is_a_clear_error(tmp_path, capsys):
     reg.write_text("scheme: {indicators: []}\nenterprises: []\n")
     assert main(["city", "--register", str(reg), "--input", str(EXPORTS), "--year", "2026"]) == 2
     assert f"{reg}: scheme.indicators: expected at least one indicator" in capsys.readouterr().err
+
+
+def test_a_month_outside_the_year_is_a_clear_error(tmp_path, capsys):
+    rc, _ = run(tmp_path, "--month", "2025-03")
+    assert rc == 2
+    assert "--month: month: expected a month YYYY-MM within 2026, found '2025-03'" in capsys.readouterr().err
