@@ -9,8 +9,8 @@ from brain.city import evaluate, load_register
 from brain.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-REGISTER = str(ROOT / "examples" / "city-register.yaml")
-EXPORTS = ROOT / "examples" / "city-exports.jsonl"
+REGISTER = str(ROOT / "examples" / "city" / "register.yaml")
+EXPORTS = ROOT / "examples" / "city" / "exports.jsonl"
 
 
 def run(tmp_path: Path, *extra: str, input_: Path = EXPORTS) -> tuple[int, list[dict]]:
@@ -42,7 +42,7 @@ def test_batch_equals_the_core(tmp_path, capsys):
     assert [r["kind"] for r in rows].count("enterprise") == 7
     assert {r["kind"] for r in rows} == {"enterprise", "sector", "park"}
     err = capsys.readouterr().err
-    assert "city-exports.jsonl:17: city.unknown_enterprise: 'e99' is not in the register" in err
+    assert "city/exports.jsonl:17: city.unknown_enterprise: 'e99' is not in the register" in err
     assert "rejected 1" in err and "duplicates 2" in err
 
 

@@ -48,9 +48,9 @@ def test_enterprise_point():
 
 
 def test_every_row_of_the_worked_example_maps_to_one_point():
-    reg = load_register(str(ROOT / "examples" / "city-register.yaml"))
+    reg = load_register(str(ROOT / "examples" / "city" / "register.yaml"))
     records = [
-        json.loads(line) for line in (ROOT / "examples" / "city-exports.jsonl").read_text().splitlines()
+        json.loads(line) for line in (ROOT / "examples" / "city" / "exports.jsonl").read_text().splitlines()
     ]
     rows = evaluate(reg, records, 2026).rows()
     points = city_points(rows, reg.timezone)

@@ -13,8 +13,9 @@ from brain.city import evaluate, load_register
 from brain.city.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
-REGISTER = load_register(str(ROOT / "examples" / "city-register.yaml"))
-RECORDS = [json.loads(line) for line in (ROOT / "examples" / "city-exports.jsonl").read_text().splitlines()]
+REGISTER = load_register(str(ROOT / "examples" / "city" / "register.yaml"))
+EXPORTS = ROOT / "examples" / "city" / "exports.jsonl"
+RECORDS = [json.loads(line) for line in EXPORTS.read_text().splitlines()]
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -1,4 +1,4 @@
-"""The worked example of docs/CITY.md (examples/city-register.yaml, examples/city-exports.jsonl):
+"""The worked example of docs/CITY.md (examples/city/register.yaml, examples/city/exports.jsonl):
 every figure below is the one the doc shows, computed by hand there."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from brain.city import evaluate, load_register
 
 ROOT = Path(__file__).resolve().parents[2]
-REGISTER = ROOT / "examples" / "city-register.yaml"
-EXPORTS = ROOT / "examples" / "city-exports.jsonl"
+REGISTER = ROOT / "examples" / "city" / "register.yaml"
+EXPORTS = ROOT / "examples" / "city" / "exports.jsonl"
 
 
 @pytest.fixture(scope="module")

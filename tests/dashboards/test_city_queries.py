@@ -1,5 +1,5 @@
 """Every query of the city dashboards, run against the REAL InfluxDB, returns the worked example's
-figures (docs/CITY.md): the rows of `brain city` on examples/city-*.{yaml,jsonl}, mapped by
+figures (docs/CITY.md): the rows of `brain city` on examples/city/{register.yaml,exports.jsonl}, mapped by
 brain/city/influx.py and written to `brain_city` in one synchronous write.
 
 Enterprise, park and sector ids get a per-run prefix so runs (and other tests writing city points of
@@ -31,11 +31,11 @@ START, STOP = NOW - timedelta(days=730), NOW + timedelta(minutes=5)
 
 def _example(prefix: str) -> tuple[Any, list[dict[str, Any]]]:
     """The worked example with every enterprise, park and sector id prefixed."""
-    data = yaml.safe_load((ROOT / "examples" / "city-register.yaml").read_text())
+    data = yaml.safe_load((ROOT / "examples" / "city" / "register.yaml").read_text())
     for e in data["enterprises"]:
         e["id"], e["park"], e["sector"] = prefix + e["id"], prefix + e["park"], prefix + e["sector"]
     records = [
-        json.loads(line) for line in (ROOT / "examples" / "city-exports.jsonl").read_text().splitlines()
+        json.loads(line) for line in (ROOT / "examples" / "city" / "exports.jsonl").read_text().splitlines()
     ]
     for r in records:
         r["enterprise"] = prefix + r["enterprise"]
