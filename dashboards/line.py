@@ -248,8 +248,8 @@ DASHBOARD = Dashboard(
             w=12,
             h=8,
             description=Text(
-                "Lost time per reason code (category in brackets) over the ${shift} shifts of the time range, "
-                "largest first; unlabelled stops show under their state's category.",
+                "Lost time per reason code (category in brackets) over the ${shift} shifts of the time "
+                "range, largest first; unlabelled stops show under their state's category.",
                 "所选时间范围内各 ${shift} 班按原因代码 (括号内为类别) 的损失时间，从大到小；"
                 "未标注原因的停机按其状态的类别显示。",
             ),
@@ -266,7 +266,8 @@ DASHBOARD = Dashboard(
             description=Text(
                 "Stop time by category, and the speed and defect losses as time, over the ${shift} shifts of "
                 "the time range, largest first.",
-                "所选时间范围内各 ${shift} 班的停机时间 (按类别) 以及速度损失和质量缺陷损失 (折算为时间)，从大到小。",
+                "所选时间范围内各 ${shift} 班的停机时间 (按类别) 以及速度损失和"
+                "质量缺陷损失 (折算为时间)，从大到小。",
             ),
             mappings=BIG_LOSSES,
             options={"xField": "_field", "orientation": "horizontal", "legend": {"showLegend": False}},
