@@ -58,3 +58,42 @@ def test_same_seed_same_codes() -> None:
 
     assert draws(5) == draws(5) != draws(6)
     assert Counter(draws(5))[None] > 0
+
+
+def _machine_readings(picker_: ReasonPicker | None, hours: float = 24) -> list[tuple[int, dict]]:
+    from ingest.simulator.model import MachineSim
+    from ingest.simulator.params import DEFAULT_PERIODS, resolve
+    from ingest.simulator.schedule import segments
+    from tests.simulator.plants import plant
+
+    p = plant()
+    site, line, machine = next((s, ln, m) for s, ln, m in p.machines() if m.id == "printer")
+    start = 1772380800000  # a Monday
+    end = start + int(hours * 3_600_000)
+    sim = MachineSim(
+        machine, resolve(site.id, line.id, machine.id), segments(p, start, end), start, end,
+        dict(DEFAULT_PERIODS), random.Random("7/printer"), None, picker_,
+    )  # fmt: skip
+    return list(sim.samples())
+
+
+def test_the_machine_labels_its_stops_with_the_state_reading_that_starts_them() -> None:
+    labelled = _machine_readings(picker(0.25, seed=9), hours=72)
+    plain = _machine_readings(None, hours=72)
+    # the picker has its own generator: states, counters, power are the same with or without it
+    assert [(ts, {k: v for k, v in m.items() if k != "reason"}) for ts, m in labelled] == plain
+    stops = [(ts, m) for ts, m in labelled if m.get("state") in ("fault", "setup", "idle")]
+    reasons = [(ts, m) for ts, m in labelled if "reason" in m]
+    assert len(stops) > 50
+    assert all(m.get("state") in ("fault", "setup", "idle") for _, m in reasons)  # only at a stop's start
+    assert 0.6 < len(reasons) / len(stops) < 0.9  # 25 % left unlabelled
+    for _, m in reasons:
+        assert (
+            TREE[m["reason"]]
+            in {
+                "fault": ("breakdown", "minor_stop"),
+                "setup": ("setup",),
+                "idle": ("no_order", "starved", "blocked", "minor_stop"),
+            }[m["state"]]
+        )
+    assert labelled == _machine_readings(picker(0.25, seed=9), hours=72)  # deterministic
