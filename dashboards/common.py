@@ -16,6 +16,15 @@ SITE = Variable("site", Text("Site", "工厂"), "query", flux.tag_values("site")
 LINE = Variable(
     "line", Text("Line", "产线"), "query", flux.tag_values("line", where=('r.site == "${site}"',))
 )
+SHIFT = Variable(
+    "shift",
+    Text("Shift", "班次"),
+    "query",
+    flux.tag_values("shift", where=('r.site == "${site}"', 'r.line == "${line}"'), measurements=("loss",)),
+    Text(
+        "The shift the reason Pareto and the six big losses are shown for", "原因帕累托与六大损失所显示的班次"
+    ),
+)
 MACHINE = Variable(
     "machine",
     Text("Machine", "设备"),
@@ -83,6 +92,30 @@ LOSSES = (
     Mapping("adet_s", Text("Fault (delay) time", "故障时间")),
     Mapping("aust_s", Text("Setup time", "换型时间")),
     Mapping("unknown_s", Text("Unknown / offline", "未知/离线")),
+)
+
+# The stop categories of loss analysis (shared/KPIS.md "Loss analysis (v2)"), as the KPI record's
+# `loss_<category>_s` fields, plus the performance and quality losses as time: the six big losses.
+BIG_LOSSES = (
+    Mapping("loss_breakdown_s", Text("Breakdown", "故障停机"), "red"),
+    Mapping("loss_setup_s", Text("Setup and adjustment", "换型与调整"), "blue"),
+    Mapping("loss_minor_stop_s", Text("Minor stops", "短暂停机"), "orange"),
+    Mapping("loss_no_order_s", Text("No order", "无订单"), "yellow"),
+    Mapping("loss_starved_s", Text("Starved", "缺料"), "yellow"),
+    Mapping("loss_blocked_s", Text("Blocked", "堵料"), "yellow"),
+    Mapping("loss_idle_s", Text("Idle (no reason)", "空闲 (无原因)"), "yellow"),
+    Mapping("loss_planned_s", Text("Planned stop", "计划停机"), "purple"),
+    Mapping("loss_unknown_s", Text("Unknown / offline", "未知/离线"), "#555555"),
+    Mapping("loss_speed_s", Text("Reduced speed", "速度损失"), "#8AB8FF"),
+    Mapping("loss_defect_s", Text("Defects", "质量缺陷"), "#C4162A"),
+)
+
+LOSS_NAMES: tuple[tuple[str, Text], ...] = (
+    ("label", Text("Reason (category)", "原因 (类别)")),
+    ("reason", Text("Reason", "原因")),
+    ("category", Text("Category", "类别")),
+    ("seconds", Text("Lost time", "损失时间")),
+    ("stops", Text("Stops", "停机次数")),
 )
 
 ALERT_STATES = (

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from dashboards import flux
-from dashboards.common import DATASOURCE, KPI_NAMES, LINE, LOSSES, MACHINE, OEE_THRESHOLDS, SITE, STATES
+from dashboards.common import (
+    BIG_LOSSES,
+    DATASOURCE,
+    KPI_NAMES,
+    LINE,
+    LOSS_NAMES,
+    LOSSES,
+    MACHINE,
+    OEE_THRESHOLDS,
+    SHIFT,
+    SITE,
+    STATES,
+)
 from dashboards.model import Dashboard, Panel, Text
 
 APQ = ("oee", "availability", "performance", "quality")
@@ -17,6 +29,51 @@ STATE_TIMELINE = (
     '\n  |> sort(columns: ["_time"])'
     '\n  |> aggregateWindow(every: v.windowPeriod, fn: last, createEmpty: false, timeSrc: "_start")'
     '\n  |> keep(columns: ["_time", "_value", "machine"])'
+)
+
+# Stops and their reasons: the state of each machine, and from the instant a reason reading labels
+# the stop, its reason code (raw telemetry, metric `reason`; a later label of the same stop shows
+# from its own timestamp on).
+STOP_TIMELINE = (
+    f'from(bucket: "{flux.RAW_BUCKET}")\n'
+    f"  |> {flux.RANGE}\n"
+    '  |> filter(fn: (r) => r._measurement == "telemetry" and r.site == "${site}" and r.line == "${line}"'
+    ' and (r.metric == "state" or r.metric == "reason") and r._field == "value_str")'
+    '\n  |> group(columns: ["machine"])'
+    '\n  |> sort(columns: ["_time"])'
+    '\n  |> aggregateWindow(every: v.windowPeriod, fn: last, createEmpty: false, timeSrc: "_start")'
+    '\n  |> keep(columns: ["_time", "_value", "machine"])'
+)
+
+# Pareto of reasons: the per-reason loss records (measurement `loss`) of the line's shift windows
+# in the time range for the chosen shift, summed per reason, largest first.
+REASON_PARETO = (
+    f'from(bucket: "{flux.KPI_BUCKET}")\n'
+    f"  |> {flux.RANGE}\n"
+    '  |> filter(fn: (r) => r._measurement == "loss" and r.scope == "line" and r.window == "shift"'
+    ' and r.site == "${site}" and r.line == "${line}" and r.shift == "${shift}")'
+    '\n  |> filter(fn: (r) => r._field == "seconds" or r._field == "stops")'
+    "\n  |> toFloat()"  # `stops` is an integer field: one type for the pivot
+    '\n  |> group(columns: ["reason", "category", "_field"])'
+    "\n  |> sum()"
+    '\n  |> group(columns: ["reason", "category"])'
+    f"{flux.as_columns(('reason', 'category'), ('seconds', 'stops'))}"
+    "\n  |> group()"
+    "\n  |> filter(fn: (r) => r.seconds > 0.0)"
+    '\n  |> map(fn: (r) => ({r with label: r.reason + " (" + r.category + ")"}))'
+    '\n  |> sort(columns: ["seconds", "reason"], desc: true)'
+    '\n  |> keep(columns: ["label", "seconds", "stops", "reason", "category"])'
+)
+
+# The six big losses (stop categories + speed and defect losses as time) of the chosen shift.
+BIG_LOSS_PARETO = (
+    flux.kpi("oee", scope="line", window="shift", fields=tuple(m.value for m in BIG_LOSSES), line=True)
+    + '\n  |> filter(fn: (r) => r.shift == "${shift}")'
+    + '\n  |> group(columns: ["_field"])'
+    + "\n  |> sum()"
+    + "\n  |> group()"
+    + '\n  |> sort(columns: ["_value", "_field"], desc: true)'
+    + '\n  |> keep(columns: ["_field", "_value"])'
 )
 
 LOSS_PARETO = (
@@ -83,7 +140,7 @@ DASHBOARD = Dashboard(
         "来自原始遥测的设备状态、按班次的 OEE、按 ISO 22400 时间要素的损失帕累托、各设备产出速率，"
         "以及所选设备的 MTBF/MTTR。",
     ),
-    variables=(DATASOURCE, SITE, LINE, MACHINE),
+    variables=(DATASOURCE, SITE, LINE, MACHINE, SHIFT),
     time_from="now-24h",
     panels=(
         Panel(
@@ -179,6 +236,56 @@ DASHBOARD = Dashboard(
             ),
             mappings=LOSSES,
             options={"xField": "_field", "orientation": "horizontal", "legend": {"showLegend": False}},
+        ),
+        Panel(
+            "barchart",
+            Text(
+                "Stop reasons on line ${line}, shift ${shift} (Pareto)",
+                "产线 ${line} ${shift} 班停机原因帕累托",
+            ),
+            REASON_PARETO,
+            "s",
+            w=12,
+            h=8,
+            description=Text(
+                "Lost time per reason code (category in brackets) over the ${shift} shifts of the time "
+                "range, largest first; unlabelled stops show under their state's category.",
+                "所选时间范围内各 ${shift} 班按原因代码 (括号内为类别) 的损失时间，从大到小；"
+                "未标注原因的停机按其状态的类别显示。",
+            ),
+            names=LOSS_NAMES,
+            options={"xField": "label", "orientation": "horizontal", "legend": {"showLegend": False}},
+        ),
+        Panel(
+            "barchart",
+            Text("Six big losses on line ${line}, shift ${shift}", "产线 ${line} ${shift} 班六大损失"),
+            BIG_LOSS_PARETO,
+            "s",
+            w=12,
+            h=8,
+            description=Text(
+                "Stop time by category, and the speed and defect losses as time, over the ${shift} shifts of "
+                "the time range, largest first.",
+                "所选时间范围内各 ${shift} 班的停机时间 (按类别) 以及速度损失和"
+                "质量缺陷损失 (折算为时间)，从大到小。",
+            ),
+            mappings=BIG_LOSSES,
+            options={"xField": "_field", "orientation": "horizontal", "legend": {"showLegend": False}},
+        ),
+        Panel(
+            "state-timeline",
+            Text("Stops and reasons on line ${line}", "产线 ${line} 停机与原因"),
+            STOP_TIMELINE,
+            "string",
+            w=24,
+            h=8,
+            description=Text(
+                "Each machine's state; from the time a reason reading labels a stop, its reason code.",
+                "各设备的状态；停机被原因读数标注后，显示其原因代码。",
+            ),
+            display_name="${__field.labels.machine}",
+            mappings=STATES,
+            options={"showValue": "auto", "mergeValues": True, "rowHeight": 0.8},
         ),
         Panel(
             "timeseries",

@@ -1,5 +1,5 @@
-"""The demo's live terminal view: latest KPIs per line, its pack's KPIs under it, and active
-alerts (pure: state and packs in, text out)."""
+"""The demo's live terminal view: latest KPIs per line, its top loss and its pack's KPIs under it,
+and active alerts (pure: state and packs in, text out)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from brain.demo.losses import Losses
 from brain.pack import Kpi, Pack
 
 PACK_KPIS_SHOWN = 4  # a pack's first KPIs (its own order) under its line's row
@@ -21,6 +22,7 @@ class LiveState:
     lines: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # latest 15m line record
     days: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # latest 1h line record
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)  # active alerts by id
+    losses: Losses = field(default_factory=Losses)  # the top loss of each line (brain/demo/losses.py)
     kpi_records: int = 0
     alert_events: int = 0
     # The replayed period ends here (epoch ms): Sparkplug DEATHs at the end of the run are stamped
@@ -31,6 +33,7 @@ class LiveState:
         self.kpi_records += 1
         if record.get("scope") != "line" or (self.until_ms is not None and record["start"] >= self.until_ms):
             return
+        self.losses.add_kpi(record)
         key = (record["site"], record["line"])
         target = {"15m": self.lines, "1h": self.days}.get(record.get("window", ""))
         if target is None:
@@ -38,6 +41,11 @@ class LiveState:
         current = target.get(key)
         if current is None or record["start"] >= current["start"]:
             target[key] = record
+
+    def add_loss(self, record: dict[str, Any]) -> None:
+        """A per-reason loss record (brain.losses)."""
+        if self.until_ms is None or record.get("start", 0) < self.until_ms:
+            self.losses.add_loss(record)
 
     def add_alert(self, event: dict[str, Any]) -> None:
         self.alert_events += 1
@@ -80,10 +88,16 @@ def pack_row(record: dict[str, Any], packs: Iterable[Pack]) -> str | None:
 
 
 def render(
-    state: LiveState, *, tz: ZoneInfo, elapsed_s: float, total_s: float, packs: Iterable[Pack] = ()
+    state: LiveState,
+    *,
+    tz: ZoneInfo,
+    elapsed_s: float,
+    total_s: float,
+    packs: Iterable[Pack] = (),
+    reason_names: dict[str, str] | None = None,
 ) -> str:
-    """One screen: a row per line (latest quarter hour) with its pack's KPIs under it, then the
-    active alerts."""
+    """One screen: a row per line (latest quarter hour) with its top loss (reason and category,
+    minutes over the run) and its pack's KPIs under it, then the active alerts."""
     packs = tuple(packs)
     rows = [
         f"Industrial Brain demo — {elapsed_s:4.0f}/{total_s:.0f} s   KPI records: {state.kpi_records:,}   "
@@ -104,6 +118,9 @@ def render(
             f"{_num(rec.get('energy_kwh'), '{:,.1f}'):>9}{_num(demand, '{:,.0f}'):>11}"
             f"{'yes' if rec.get('final') else 'no':>7}"
         )
+        top = state.losses.row(key, reason_names)
+        if top:
+            rows.append(top)
         extra = pack_row(rec, packs)
         if extra:
             rows.append(extra)

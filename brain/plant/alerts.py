@@ -112,6 +112,7 @@ RULE_PARAMS: dict[str, dict[str, Param]] = {
         **_DIRECTION,
     },
     "state_duration": {"state": Param("choice", default="fault", choices=STATES)},
+    "stop_without_reason": {},  # `for` is the N minutes an unplanned stop may stay unlabelled
     "silence": {
         "metric": Param("name", help="only this metric counts as a sign of life"),
         "offline": Param("bool", default=True, help="a machine reporting state offline is silent"),
@@ -140,7 +141,7 @@ RULE_PARAMS: dict[str, dict[str, Param]] = {
     },
 }
 # Types whose `for` is the condition itself (how long in a state / how long silent): required.
-DURATION_TYPES = ("state_duration", "silence")
+DURATION_TYPES = ("state_duration", "silence", "stop_without_reason")
 # Types compared with `above:` or `below:` (exactly one).
 DIRECTION_TYPES = ("threshold", "kpi")
 

@@ -39,6 +39,7 @@ UNITS = {
 }
 _SPB_TYPES = {
     "state": pb.String,
+    "reason": pb.String,
     "count_total": pb.UInt64,
     "count_scrap": pb.UInt64,
     "energy_kwh": pb.Double,
@@ -110,6 +111,8 @@ class Encoder:
         self.keys = keys
         self.codes = [state_code_table(m) for m in machines]
         self.pack_types = [pack_metric_types(m) for m in machines]
+        # a machine (not a feeder meter) may label its stops: its DBIRTH defines `reason` too
+        self.labels = [("reason",) if m.kind != "meter" else () for m in machines]
         self.aliases: dict[int, dict[str, int]] = {}  # Sparkplug device -> metric -> alias (its DBIRTH's)
         n = len(keys)
         order = list(range(n))
@@ -213,7 +216,7 @@ class Encoder:
         if i not in node.born:
             node.born.add(i)
             kind = "DBIRTH"
-            defined = [*METRIC_ORDER, *sorted(self.pack_types[i])]
+            defined = [*METRIC_ORDER, *self.labels[i], *sorted(self.pack_types[i])]
             defined += [m for m in names if m not in defined]
             self.aliases[i] = {name: alias for alias, name in enumerate(defined, 1)}
             for alias, name in enumerate(defined, 1):

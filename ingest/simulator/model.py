@@ -6,7 +6,8 @@ metric -> value dict observed at that instant (one batch's worth). What is sampl
 - `state` on every change (and every `periods["state"]` s if that is > 0);
 - `count_total`, `count_scrap` every `periods["counters"]` s (clock-aligned);
 - `energy_kwh`, `energy_kvarh` every `periods["energy"]` s;
-- `power_kw`, `power_kvar` every `periods["power"]` s and on every state change.
+- `power_kw`, `power_kvar` every `periods["power"]` s and on every state change;
+- `reason` with the state reading that starts a stop, when the stop is labelled (reasons.py).
 
 Power is a step signal that changes only at those instants, so the left Riemann sum of the
 published power readings equals the meters' increase (up to rounding): the meters are the exact
@@ -24,6 +25,7 @@ from brain import vocabulary
 from brain.plant import Machine
 from ingest.simulator.packs import PackSim
 from ingest.simulator.params import MachineParams
+from ingest.simulator.reasons import ReasonPicker
 from ingest.simulator.schedule import BREAK, SCHEDULED, Segment
 
 RUNNING, SETUP, FAULT, IDLE = vocabulary.RUNNING, vocabulary.SETUP, vocabulary.FAULT, vocabulary.IDLE
@@ -73,8 +75,10 @@ class MachineSim:
         periods: dict[str, float],
         rng: random.Random,
         pack: PackSim | None = None,
+        reasons: ReasonPicker | None = None,
     ) -> None:
         self.params = params
+        self.reasons = reasons  # labels the stops (ingest/simulator/reasons.py), own generator
         self.pack = pack  # the machine's pack metrics (ingest/simulator/packs.py), own generator
         self.meter = machine.kind == "meter"
         cycle_s = machine.ideal_cycle_s or params.cycle_s
@@ -254,6 +258,10 @@ class MachineSim:
                 self.state = self.next_state
                 episode_end = self._episode(t)
                 changed = True
+                if self.reasons is not None and self.state != RUNNING:
+                    code = self.reasons.pick(self.state, min(episode_end, seg_end, end) - t)
+                    if code is not None:
+                        out["reason"] = code  # the operator labels the stop as it starts
             if changed:
                 out["state"] = self.state
                 self._rate()

@@ -49,6 +49,7 @@ class MachineParams:
     meter_reset_per_day: float = 0.02  # probability per meter and day of an energy-meter reset
     aux_scheduled_kw: float = 40.0  # `kind: meter` machines: auxiliary load during shifts
     aux_unscheduled_kw: float = 8.0  # ... and outside them
+    unlabelled_share: float = 0.15  # share of the stops the operator leaves without a reason
 
 
 KEYS = tuple(f.name for f in fields(MachineParams))
@@ -120,7 +121,7 @@ def resolve(site: str, line: str, machine: str, profile: Profile = EMPTY_PROFILE
     return params
 
 
-_FRACTIONS = frozenset({"speed", "scrap_rate", "power_factor", "meter_reset_per_day"})
+_FRACTIONS = frozenset({"speed", "scrap_rate", "power_factor", "meter_reset_per_day", "unlabelled_share"})
 
 
 def _overrides(data: Any, source: str, path: str) -> dict[str, float]:

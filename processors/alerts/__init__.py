@@ -10,7 +10,7 @@ A pack adds a rule type with `@register` on a `Rule` subclass (see base.py). Not
 imports faust, kafka, paho or influxdb; the service is processors/alerts/app.py.
 """
 
-from processors.alerts import deadletters, demand, kpis, readings  # noqa: F401 - register built-ins
+from processors.alerts import deadletters, demand, kpis, readings, stops  # noqa: F401 - register built-ins
 from processors.alerts.base import DEADLETTER, KPI, READING, RULES, TICK, Input, Rule, register
 from processors.alerts.demand import projected_block_demand_kw
 from processors.alerts.engine import AlertEngine

@@ -35,6 +35,10 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "en": "[{state}] {where}: in state {metric} since {started} ({duration})",
         "zh": "【{state}】{where}：自 {started} 起处于 {metric} 状态（{duration}）",
     },
+    "stop_without_reason": {
+        "en": "[{state}] {where}: stopped since {started} ({duration}) with no reason: please label it",
+        "zh": "【{state}】{where}：自 {started} 起停机（{duration}）尚无停机原因，请标注原因",
+    },
     "silence": {
         "en": "[{state}] {where}: no data since {started} ({duration})",
         "zh": "【{state}】{where}：自 {started} 起无数据（{duration}）",

@@ -245,6 +245,62 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple], list[tuple[str, float]]]] = 
         [r("state", "fault" if i % 2 == 0 else "running", i * 300) for i in range(8)] + [t(2399)],
         [],
     ),
+    # -- stop_without_reason --------------------------------------------------------------------------
+    "stop_without_reason: unlabelled fault 9m59.999s no, 10m yes; running again resolves": (
+        {"id": "label", "type": "stop_without_reason", "for": "10m"},
+        [r("state", "running", -60), r("state", "fault", 0), t(599.999), t(600), r("state", "running", 700)],
+        [("firing", 600), ("resolved", 700)],
+    ),
+    "stop_without_reason: a reason reading for the stop resolves it": (
+        {"id": "label", "type": "stop_without_reason", "for": "10m"},
+        [r("state", "idle", 0), t(600), r("reason", "R31", 650), t(660)],
+        [("firing", 600), ("resolved", 650)],
+    ),
+    "stop_without_reason: labelled at the stop (same ts, reason first) never fires": (
+        {"id": "label", "type": "stop_without_reason", "for": "10m"},
+        [r("reason", "R01", 0), r("state", "fault", 0), t(600), t(3600)],
+        [],
+    ),
+    "stop_without_reason: a reason of the previous stop does not label this one": (
+        {"id": "label", "type": "stop_without_reason", "for": "10m"},
+        [
+            r("state", "fault", 0),
+            r("reason", "R01", 10),
+            r("state", "running", 60),
+            r("state", "setup", 120),
+            r("reason", "R01", 30),  # late label of the first stop
+            t(719.999),
+            t(720),
+        ],
+        [("firing", 720)],
+    ),
+    "stop_without_reason: fault -> idle is one episode, timed from the stop's start": (
+        {"id": "label", "type": "stop_without_reason", "for": "10m"},
+        [r("state", "fault", 0), r("state", "idle", 300), t(600)],
+        [("firing", 600)],
+    ),
+    "stop_without_reason: planned stop and offline are not asked for a reason": (
+        {"id": "label", "type": "stop_without_reason", "for": "10m"},
+        [r("state", "planned_stop", 0), t(3600), r("state", "offline", 3600), t(7200)],
+        [],
+    ),
+    "stop_without_reason: a break ends the alert; back in fault it is timed again": (
+        {"id": "label", "type": "stop_without_reason", "for": "10m"},
+        [
+            r("state", "fault", 0),
+            t(600),
+            r("state", "planned_stop", 900),
+            r("state", "fault", 1800),
+            t(2399),
+            t(2400),
+        ],
+        [("firing", 600), ("resolved", 900), ("firing", 2400)],
+    ),
+    "stop_without_reason: numeric state codes through state_codes": (
+        {"id": "label", "type": "stop_without_reason", "for": 60},
+        [r("state", 2, 0), r("state", 4, 10), t(70), r("reason", 17, 80)],
+        [("firing", 70), ("resolved", 80)],
+    ),
     # -- silence --------------------------------------------------------------------------------------------
     "silence: watched from the first tick; 29.999 s no, 30 s yes; a reading resolves": (
         {"id": "quiet", "type": "silence", "for": "30s", "scope": "s1/l1/m1"},
@@ -395,3 +451,18 @@ def test_engine_ignores_malformed_readings() -> None:
     assert eng.process("reading", {"site": "s1", "metric": "temp_c", "value": 99}, {}, at(0)) == []
     with pytest.raises(ValueError, match="kind"):
         eng.process("nope", {}, {}, 0)
+
+
+def test_stop_without_reason_event_and_message() -> None:
+    eng, _ = engine({"id": "label", "type": "stop_without_reason", "for": "10m", "scope": "s1/l1/m1"})
+    (event,) = run(eng, [r("state", "fault", 0), r("state", "fault", 60, machine="m2"), t(600)])
+    assert (event.id, event.started, event.value, event.threshold) == ("label:s1/l1/m1", at(0), 600.0, 600.0)
+    assert "with no reason" in event.message_en and "10m" in event.message_en
+    assert "请标注原因" in event.message_zh
+
+
+def test_stop_without_reason_needs_for() -> None:
+    from brain.plant import PlantConfigError
+
+    with pytest.raises(PlantConfigError, match="for"):
+        engine({"id": "label", "type": "stop_without_reason"})

@@ -102,9 +102,47 @@ def _points(site: str) -> tuple[list, list]:
             line="l1",
             machine="m1",
         ),
-        # Shifts of line l1.
-        _kpi("oee", _ago(hours=20), "shift", "line", site, _apq(0.7, 0.9, 0.9), line="l1", shift="night"),
-        _kpi("oee", _ago(hours=12), "shift", "line", site, _apq(0.8, 0.9, 0.95), line="l1", shift="morning"),
+        # Shifts of line l1, with their six big losses (the night shift and line l2 must not show).
+        _kpi(
+            "oee",
+            _ago(hours=36),
+            "shift",
+            "line",
+            site,
+            _apq(0.9, 0.9, 1.0, loss_breakdown_s=300.0, loss_speed_s=40.0),
+            line="l1",
+            shift="morning",
+        ),
+        _kpi(
+            "oee",
+            _ago(hours=20),
+            "shift",
+            "line",
+            site,
+            _apq(0.7, 0.9, 0.9, loss_breakdown_s=5000.0),
+            line="l1",
+            shift="night",
+        ),
+        _kpi(
+            "oee",
+            _ago(hours=12),
+            "shift",
+            "line",
+            site,
+            _apq(0.8, 0.9, 0.95, **SHIFT_LOSSES),
+            line="l1",
+            shift="morning",
+        ),
+        _kpi(
+            "oee",
+            _ago(hours=12),
+            "shift",
+            "line",
+            site,
+            {"loss_breakdown_s": 9000.0},
+            line="l2",
+            shift="morning",
+        ),
         # Hourly windows: losses of line l1, machines m1 and m2.
         _kpi(
             "oee",
@@ -217,13 +255,61 @@ def _points(site: str) -> tuple[list, list]:
         telemetry(_ago(hours=1), "m1", "state", "fault"),
         telemetry(_ago(minutes=90), "m2", "state", "idle"),
         telemetry(_ago(minutes=90), "m2", "power_kw", 12.5),
+        telemetry(_ago(minutes=50), "m1", "reason", "R01"),
     ]
+    kpi += _loss_points(site)
     return kpi, raw
+
+
+# The worked example of shared/KPIS.md "Loss analysis (v2)", as the morning shift of line l1.
+SHIFT_LOSSES = {
+    "loss_breakdown_s": 1200.0,
+    "loss_setup_s": 900.0,
+    "loss_minor_stop_s": 720.0,
+    "loss_no_order_s": 600.0,
+    "loss_starved_s": 0.0,
+    "loss_blocked_s": 0.0,
+    "loss_idle_s": 0.0,
+    "loss_planned_s": 0.0,
+    "loss_unknown_s": 0.0,
+    "loss_speed_s": 500.0,
+    "loss_defect_s": 30.0,
+}
+
+
+def _loss_points(site: str) -> list:
+    """Per-reason records (measurement `loss`): two morning shifts of l1, and what must not show."""
+    from influxdb_client import Point
+
+    def loss(at, reason, category, seconds, stops, *, scope="line", line="l1", shift="morning", **tags):
+        p = Point("loss").time(at).tag("scope", scope).tag("site", site).tag("line", line)
+        p = p.tag("window", "shift").tag("shift", shift).tag("reason", reason).tag("category", category)
+        for key, value in tags.items():
+            p = p.tag(key, value)
+        return p.field("seconds", seconds).field("stops", stops)
+
+    return [
+        loss(_ago(hours=36), "R01", "breakdown", 300.0, 1),
+        loss(_ago(hours=12), "R01", "breakdown", 1200.0, 1),
+        loss(_ago(hours=12), "R20", "setup", 900.0, 1),
+        loss(_ago(hours=12), "M05", "minor_stop", 720.0, 6),
+        loss(_ago(hours=12), "R31", "no_order", 600.0, 1),
+        loss(_ago(hours=12), "R02", "breakdown", 0.0, 0),  # lost its time to a re-classification
+        loss(_ago(hours=20), "R99", "breakdown", 5000.0, 2, shift="night"),
+        loss(_ago(hours=12), "R99", "breakdown", 8000.0, 3, line="l2"),
+        loss(_ago(hours=12), "R98", "setup", 7000.0, 1, scope="machine", machine="m1"),
+    ]
 
 
 def substitute(query: str, site: str) -> str:
     """What Grafana sends for this query: time macros and template variables replaced."""
-    values = {"site": site, "line": "l1", "machine": "m1", "contracted_kw": f"{CONTRACTED_KW:g}"}
+    values = {
+        "site": site,
+        "line": "l1",
+        "machine": "m1",
+        "shift": "morning",
+        "contracted_kw": f"{CONTRACTED_KW:g}",
+    }
     return queries.substitute(query, variables=values, start=START, stop=STOP)
 
 
@@ -356,7 +442,11 @@ def test_line_panels(results) -> None:
         ("m2", "idle"),
     }
     shifts = _panel(results, "line", "OEE by shift on line ${line}")
-    assert [round(r["oee"], 4) for r in shifts] == [round(0.7 * 0.81, 4), round(0.8 * 0.9 * 0.95, 4)]
+    assert [round(r["oee"], 4) for r in shifts] == [
+        round(0.81, 4),
+        round(0.7 * 0.81, 4),
+        round(0.8 * 0.9 * 0.95, 4),
+    ]
     assert [r["_value"] for r in _panel(results, "line", "MTBF of ${machine} today")] == [3600.0]
     assert [r["_value"] for r in _panel(results, "line", "MTTR of ${machine} today")] == [300.0]
     throughput = _panel(results, "line", "Throughput per machine on line ${line} (units/h)")
@@ -365,3 +455,29 @@ def test_line_panels(results) -> None:
         ("m1", 120.0),
         ("m2", 80.0),
     ]
+
+
+def test_loss_panels(results) -> None:
+    assert {r["_value"] for r in results["line: variable shift"]} == {"morning", "night"}
+    pareto = _panel(results, "line", "Stop reasons on line ${line}, shift ${shift} (Pareto)")
+    assert [(r["label"], r["seconds"], r["stops"]) for r in pareto] == [
+        ("R01 (breakdown)", 1500.0, 2),
+        ("R20 (setup)", 900.0, 1),
+        ("M05 (minor_stop)", 720.0, 6),
+        ("R31 (no_order)", 600.0, 1),
+    ]
+    big = _panel(results, "line", "Six big losses on line ${line}, shift ${shift}")
+    expected = dict(SHIFT_LOSSES)
+    expected["loss_breakdown_s"] += 300.0
+    expected["loss_speed_s"] += 40.0
+    assert [(r["_field"], r["_value"]) for r in big] == sorted(
+        expected.items(), key=lambda kv: (kv[1], kv[0]), reverse=True
+    )
+    stops = _panel(results, "line", "Stops and reasons on line ${line}")
+    assert {(r["machine"], r["_value"]) for r in stops} == {
+        ("m1", "running"),
+        ("m1", "fault"),
+        ("m1", "R01"),
+        ("m2", "idle"),
+    }
+    assert [r["_time"] for r in stops if r["_value"] == "R01"] == [_ago(minutes=50)]

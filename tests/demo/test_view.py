@@ -117,3 +117,36 @@ def test_pack_values_in_their_units() -> None:
     assert pack_value(kpi("1/h"), 33424.79) == "33,425 1/h"
     assert pack_value(kpi("ppm"), 46.875) == "46.9 ppm"
     assert pack_value(kpi(""), 1.5832) == "1.58"
+
+
+def _loss(start: int, reason: str, category: str, seconds: float, **kw) -> dict:
+    return {"scope": "line", "site": "sip", "line": "smt1", "machine": None, "window": "15m",
+            "shift": "morning", "start": start, "reason": reason, "category": category,
+            "seconds": seconds, "stops": 1, **kw}  # fmt: skip
+
+
+def test_each_line_shows_its_top_loss_reason_and_category() -> None:
+    state = LiveState(until_ms=10_000_000)
+    q1, q2 = 1_000_000, 1_900_000
+    state.add_loss(_loss(q1, "R01", "breakdown", 600))
+    state.add_loss(_loss(q1, "R20", "setup", 700))
+    state.add_loss(_loss(q2, "R01", "breakdown", 300))  # R01: 900 s over two quarters beats R20's 700
+    state.add_loss(_loss(q2, "R99", "breakdown", 5000, scope="machine", machine="m1"))  # not a line
+    state.add_loss(_loss(q2, "R98", "setup", 5000, window="1h"))  # not a quarter hour
+    state.add_loss(_loss(20_000_000, "R97", "setup", 5000))  # after the replayed period
+    state.add_kpi({**_line_record(q1, 0.7), "loss_breakdown_s": 600.0, "loss_setup_s": 700.0})
+    state.add_kpi({**_line_record(q2, 0.8), "loss_breakdown_s": 300.0, "loss_setup_s": 0.0})
+    screen = render(state, tz=TZ, elapsed_s=1, total_s=2, reason_names={"R01": "Spindle fault"})
+    assert "  top loss: R01 Spindle fault (breakdown) 15.0 min · by category: breakdown 15.0 min" in screen
+    # A re-classification re-emits the window: its new split replaces the old one, nothing doubles.
+    state.add_loss(_loss(q1, "R01", "breakdown", 0))
+    state.add_loss(_loss(q1, "R20", "setup", 1300))
+    state.add_kpi({**_line_record(q1, 0.7), "loss_breakdown_s": 0.0, "loss_setup_s": 1300.0})
+    screen = render(state, tz=TZ, elapsed_s=1, total_s=2)
+    assert "  top loss: R20 (setup) 21.7 min · by category: setup 21.7 min" in screen.splitlines()
+
+
+def test_no_losses_no_row() -> None:
+    state = LiveState()
+    state.add_kpi(_line_record(1_000_000, 0.7))
+    assert "top loss" not in render(state, tz=TZ, elapsed_s=1, total_s=2)

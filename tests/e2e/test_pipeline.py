@@ -115,7 +115,7 @@ def _check_dashboards(
     runs here, and MTBF/MTTR when the machine had no failure); every KPI value a panel returns for a
     window we computed equals brain kpi's."""
     day_start = dt.datetime.combine(start.date(), dt.time(0), tzinfo=TZ)
-    variables = {"site": site, "line": "l1", "machine": machine, "contracted_kw": "2500"}
+    variables = {"site": site, "line": "l1", "machine": machine, "shift": "a", "contracted_kw": "2500"}
     empty, errors, checked, diffs = [], [], 0, []
     for d in DASHBOARDS:
         for name, query in all_queries(d):
