@@ -356,6 +356,10 @@ def install(config: StackConfig) -> None:
         ("mosquitto", _install_mosquitto),
         ("chromium+fonts", _install_report_tools),
         ("kafka", lambda: _script("fetch-kafka.sh", config.versions["KAFKA_VERSION"], config)),
+        (
+            "mirrormaker2",
+            lambda: _script("fetch-kafka.sh", config.versions["KAFKA_VERSION"], config, "kafka-mirror"),
+        ),
         ("influxdb", lambda: _script("build-influxd.sh", config.versions["INFLUXDB_VERSION"], config)),
     ]
     for name, step in steps:
@@ -364,9 +368,9 @@ def install(config: StackConfig) -> None:
         event(log, "stack.installed", server=name, seconds=round(time.monotonic() - began, 1))
 
 
-def _script(name: str, version: str, config: StackConfig) -> None:
+def _script(name: str, version: str, config: StackConfig, *args: str) -> None:
     env = dict(os.environ, BRAIN_CACHE=str(config.cache))
-    result = subprocess.run(["bash", str(PACKAGE_DIR / name), version], env=env, check=False)
+    result = subprocess.run(["bash", str(PACKAGE_DIR / name), version, *args], env=env, check=False)
     if result.returncode != 0:
         raise StackError(f"{name} failed (exit {result.returncode}); its log path is printed above")
 

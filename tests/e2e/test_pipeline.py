@@ -29,6 +29,13 @@ pytestmark = pytest.mark.stack
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+LOSS_PANELS_WITHOUT_DATA_YET = {
+    "line: panel 'Stop reasons on line ${line}, shift ${shift} (Pareto)'",
+    "line: panel 'Six big losses on line ${line}, shift ${shift}'",
+    "line: variable shift",
+}
+
+
 def past_weekday(days_back: int, at: dt.time) -> dt.datetime:
     """The latest weekday at least `days_back` days before today (plant time), at `at`."""
     day = dt.datetime.now(TZ).date() - dt.timedelta(days=days_back)
@@ -141,6 +148,10 @@ def _check_dashboards(
     allowed = [n for n in empty if n.startswith("alerts:") or "alert" in n.lower() or "annotation" in n]
     if not mtbf:
         allowed += [n for n in empty if "MTBF" in n or "MTTR" in n]
+    # The loss panels (Pareto of reasons, six big losses, the shift variable read from `loss`) get
+    # data once the KPI core writes the loss split (issue 14, not landed); tests/dashboards checks
+    # their queries on points in the loss schema. Remove this line when the core writes them.
+    allowed += [n for n in empty if n in LOSS_PANELS_WITHOUT_DATA_YET]
     assert not [n for n in empty if n not in allowed], f"queries without rows: {empty}"
     assert not diffs, f"{len(diffs)} panel values differ from brain kpi:\n" + "\n".join(diffs[:30])
     assert checked > 0, "no panel returned a KPI value of a computed window"
