@@ -3,6 +3,10 @@ stream service runs (brain/city/evaluate.py) - recompute, audit.
 
     brain city --register REGISTER.yaml --input EXPORTS.jsonl --year 2026 [--month 2026-03]
                [--output F] [--skip-bad]
+    brain city --register REGISTER.yaml [--interval-s 5] [--group brain-city]   (the service)
+
+Without `--input` it is the city stream service (brain/city/service.py): the city cluster's
+`<enterprise>.brain.export` topics -> the same ledger -> the city InfluxDB (BRAIN_* settings).
 
 Output: JSON Lines, one record per enterprise and period, then per sector and enterprise, then per
 park, told apart by `kind` (enterprise | sector | park). A line that is not a JSON object stops
@@ -29,8 +33,10 @@ class InputError(ValueError):
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--register", required=True, help="enterprise register YAML (docs/CITY.md)")
-    parser.add_argument("--input", required=True, help="export records, JSON Lines ('-' = stdin)")
-    parser.add_argument("--year", required=True, type=int, help="the evaluation year, e.g. 2026")
+    parser.add_argument("--input", help="export records, JSON Lines ('-' = stdin); without it: the service")
+    parser.add_argument("--year", type=int, help="the evaluation year, e.g. 2026 (batch: required)")
+    parser.add_argument("--interval-s", type=float, default=5.0, help="service: evaluate at most this often")
+    parser.add_argument("--group", default="brain-city", help="service: the Kafka consumer group")
     parser.add_argument("--month", help="evaluate one month YYYY-MM of the year instead of the year")
     parser.add_argument("--output", help="write the JSON Lines here instead of stdout")
     parser.add_argument(
@@ -63,6 +69,16 @@ def run(args: argparse.Namespace) -> int:
         register = load_register(args.register)
     except RegisterError as exc:
         print(f"brain city: {exc}", file=sys.stderr)
+        return 2
+    if args.input is None:
+        from brain.city.service import serve
+        from brain.settings import Settings
+
+        print("brain city: " + json.dumps(serve(register, Settings.from_env(), interval_s=args.interval_s,
+                                                group=args.group)), file=sys.stderr)  # fmt: skip
+        return 0
+    if args.year is None:
+        print("brain city: --year is required with --input", file=sys.stderr)
         return 2
     counts = {"bad_lines": 0}
     ledger = Ledger(register, keep_rejected=False)

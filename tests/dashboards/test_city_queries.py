@@ -8,38 +8,24 @@ Enterprise, park and sector ids get a per-run prefix so runs (and other tests wr
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from brain.city import evaluate, parse_register
+from brain.city import evaluate
 from brain.city.influx import CITY_DATABASE, CITY_RETENTION, city_points
 from brain.settings import Settings
 from dashboards import city, queries
+from tests.city.example import prefixed_example
 
 pytestmark = pytest.mark.stack
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime.now(UTC)
 START, STOP = NOW - timedelta(days=730), NOW + timedelta(minutes=5)
-
-
-def _example(prefix: str) -> tuple[Any, list[dict[str, Any]]]:
-    """The worked example with every enterprise, park and sector id prefixed."""
-    data = yaml.safe_load((ROOT / "examples" / "city" / "register.yaml").read_text())
-    for e in data["enterprises"]:
-        e["id"], e["park"], e["sector"] = prefix + e["id"], prefix + e["park"], prefix + e["sector"]
-    records = [
-        json.loads(line) for line in (ROOT / "examples" / "city" / "exports.jsonl").read_text().splitlines()
-    ]
-    for r in records:
-        r["enterprise"] = prefix + r["enterprise"]
-    return parse_register(data, "example"), records
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +37,7 @@ def run(stack: Settings) -> dict[str, Any]:
     from brain.influx_admin import ensure_databases
 
     prefix = f"t{uuid.uuid4().hex[:6]}-"
-    register, records = _example(prefix)
+    register, records = prefixed_example(prefix)
     result = evaluate(register, records, 2026)
     ensure_databases(
         stack.influx_url, token=stack.influx_token or "", databases={CITY_DATABASE: CITY_RETENTION}
