@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "brain.city.cli",
         "the city's per-mu evaluation, sector benchmarks and park roll-ups from a file of exports",
     ),
+    "export": (
+        "processors.export.cli",
+        "the plant's export allowlist: final site/line KPI records -> brain.export, for the city",
+    ),
     "kpi": ("processors.kpi.cli", "compute KPI records from a file of readings (same code as the stream)"),
     "bridge": ("ingest.bridge_cli", "MQTT -> Kafka bridge: JSON v1 and Sparkplug B to brain.readings"),
     "alerts": ("processors.alerts.cli", "alert rules of the plant config on the stream -> brain.alerts"),

@@ -22,6 +22,7 @@ def dead_letter(
     reason: str,
     detail: str,
     received_ts: int,
+    source: str = "sink",
 ) -> bytes:
     record: dict[str, Any] = {
         "topic": topic,
@@ -31,6 +32,6 @@ def dead_letter(
         "reason": str(reason),
         "detail": detail,
         "received_ts": received_ts,
-        "source": "sink",
+        "source": source,
     }
     return orjson.dumps(record)
