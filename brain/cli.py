@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "brain.mirror",
         "Kafka MirrorMaker 2: the factories' brain.export to the city cluster (<enterprise>.brain.export)",
     ),
+    "export": (
+        "processors.export.cli",
+        "the plant's export allowlist: final site/line KPI records -> brain.export, for the city",
+    ),
     "kpi": ("processors.kpi.cli", "compute KPI records from a file of readings (same code as the stream)"),
     "bridge": ("ingest.bridge_cli", "MQTT -> Kafka bridge: JSON v1 and Sparkplug B to brain.readings"),
     "alerts": ("processors.alerts.cli", "alert rules of the plant config on the stream -> brain.alerts"),

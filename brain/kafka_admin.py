@@ -43,6 +43,7 @@ PLATFORM_TOPICS: dict[str, int] = {
     _s.TOPIC_DEADLETTER: 3,
     _s.TOPIC_ALERTS: 3,
     _s.TOPIC_LATE: 3,
+    _s.TOPIC_EXPORT: 3,
 }
 
 

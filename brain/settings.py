@@ -25,6 +25,7 @@ TOPIC_DEADLETTER = "brain.deadletter"
 TOPIC_KPIS = "brain.kpis"
 TOPIC_ALERTS = "brain.alerts"
 TOPIC_LATE = "brain.late"
+TOPIC_EXPORT = "brain.export"  # what leaves the factory for the city (docs/FEDERATION.md)
 
 
 _KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")

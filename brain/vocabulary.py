@@ -81,3 +81,32 @@ KPI_EXTRA_FIELDS: Final = (
     "performance_suspect",
 )
 KPI_RECORD_FIELDS: Final = KPI_FIELDS + KPI_EXTRA_FIELDS
+
+# --- the factory export (docs/FEDERATION.md): what may leave a factory for the park or city ---
+EXPORT_SCOPES: Final = ("site", "line")  # the default scopes; `machine` only if the plant config lists it
+EXPORT_WINDOWS: Final = ("day", "1h")  # the windows an export may name; `day` is the default
+EXPORT_DEFAULT_WINDOWS: Final = ("day",)
+# the default field allowlist, one row per field: (field, group). Identity fields always go.
+EXPORT_FIELD_ROWS: Final = (
+    ("pq", "output"),
+    ("gq", "output"),
+    ("sq", "output"),
+    ("throughput_per_h", "output"),
+    ("energy_kwh", "energy"),
+    ("kwh_peak", "energy"),
+    ("kwh_flat", "energy"),
+    ("kwh_valley", "energy"),
+    ("peak_demand_kw", "energy"),
+    ("sec_kwh_per_unit", "energy"),
+    ("cost", "cost"),
+    ("co2_kg", "co2"),
+    ("availability", "oee"),
+    ("performance", "oee"),
+    ("quality", "oee"),
+    ("oee", "oee"),
+    ("pot_s", "data_quality"),
+    ("unknown_s", "data_quality"),
+)
+EXPORT_DEFAULT_FIELDS: Final = tuple(name for name, _ in EXPORT_FIELD_ROWS)
+# the identity of an exported record; `enterprise` is stamped by the export
+EXPORT_IDENTITY_FIELDS: Final = ("enterprise", *KPI_IDENTITY_FIELDS)

@@ -5,6 +5,7 @@ Both raise `PlantConfigError` whose message names the file, the key path, what w
 what was found. docs/CONFIG.md documents every key.
 """
 
+from brain.plant.export import Export
 from brain.plant.model import (
     DAYS,
     DEFAULT_GRID_FACTOR,
@@ -36,6 +37,7 @@ __all__ = [
     "PERIODS",
     "UNKNOWN_AS",
     "Break",
+    "Export",
     "Line",
     "Machine",
     "Plant",

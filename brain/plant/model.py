@@ -136,6 +136,7 @@ class Plant:
     sparkplug: dict[str, Any] = field(default_factory=dict)
     source: str = "<config>"
     packs: tuple[str, ...] = ()  # the packs the config uses (`packs:`), in its order
+    export: Any = None  # brain/plant/export.py Export: what leaves for the city; None = nothing
 
     @property
     def tz(self) -> ZoneInfo:

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from brain.plant.alerts import parse_alert_rules
+from brain.plant.export import parse_export
 from brain.plant.model import (
     DAYS,
     DEFAULT_GRID_FACTOR,
@@ -79,6 +80,7 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
             "defaults",
             "name",
             "packs",
+            "export",
         ),
     )
     tz = top.get("timezone", DEFAULT_TIMEZONE)
@@ -117,7 +119,10 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
     sparkplug = top.get("sparkplug") or {}
     if not isinstance(sparkplug, dict):
         raise v.fail("sparkplug", "a mapping (Sparkplug group/edge/device -> site/line/machine)", sparkplug)
-    return Plant(tz, sites, shifts, calendar, tariff, factor, alerts, dict(sparkplug), source, tuple(packs))
+    export = parse_export(v, top.get("export"))  # brain/plant/export.py
+    return Plant(
+        tz, sites, shifts, calendar, tariff, factor, alerts, dict(sparkplug), source, tuple(packs), export
+    )
 
 
 _MACHINE_OPTIONS = (

@@ -32,6 +32,6 @@ def dead_letter(
         "reason": str(reason),
         "detail": detail,
         "received_ts": received_ts,
-        "source": source,  # "sink", or "city" (brain/city/service.py)
+        "source": source,  # "sink", "export" (processors/export) or "city" (brain/city/service.py)
     }
     return orjson.dumps(record)
