@@ -8,6 +8,7 @@ what was found. docs/CONFIG.md documents every key.
 from brain.plant.model import (
     DAYS,
     DEFAULT_GRID_FACTOR,
+    DEFAULT_MINOR_STOP_S,
     DEFAULT_POWER_MAX_GAP_S,
     DEFAULT_TIMEZONE,
     JIANGSU_2025,
@@ -18,6 +19,7 @@ from brain.plant.model import (
     Machine,
     Plant,
     PlantConfigError,
+    ReasonCode,
     Shift,
     Site,
     Tariff,
@@ -30,6 +32,7 @@ from brain.plant.validate import load_plant, parse_plant
 __all__ = [
     "DAYS",
     "DEFAULT_GRID_FACTOR",
+    "DEFAULT_MINOR_STOP_S",
     "DEFAULT_POWER_MAX_GAP_S",
     "DEFAULT_TIMEZONE",
     "JIANGSU_2025",
@@ -40,6 +43,7 @@ __all__ = [
     "Machine",
     "Plant",
     "PlantConfigError",
+    "ReasonCode",
     "Shift",
     "Site",
     "Tariff",
