@@ -29,6 +29,8 @@ PLANNED, UNKNOWN = "planned", "unknown"
 LOSS_CATEGORIES: Final = (BREAKDOWN, SETUP, MINOR_STOP, NO_ORDER, STARVED, BLOCKED, IDLE, PLANNED, UNKNOWN)
 # the categories a reason code may name: planned/unknown follow the state, minor_stop the duration
 REASON_CATEGORIES: Final = tuple(c for c in LOSS_CATEGORIES if c not in (PLANNED, UNKNOWN, MINOR_STOP))
+UNLABELLED = "unlabelled"  # the reason of a stop episode no reading labelled
+UNMAPPED_PREFIX = "unmapped:"  # the label of a code the machine's reason tree lacks: "unmapped:<code>"
 MAX_REASON_CHARS: Final = 64  # a reason code (string, or a numeric code's canonical string)
 
 # --- alert event states ---
