@@ -20,6 +20,19 @@ RUNNING, SETUP, FAULT, IDLE = "running", "setup", "fault", "idle"
 PLANNED_STOP, OFFLINE = "planned_stop", "offline"
 STATES: Final = (RUNNING, SETUP, FAULT, IDLE, PLANNED_STOP, OFFLINE)
 
+# --- loss analysis (shared/KPIS.md "Loss analysis (v2)"): the metric labelling stop episodes and
+# the categories every stop second lands in (exactly one); a reason tree maps codes to categories ---
+REASON = "reason"
+BREAKDOWN, MINOR_STOP, NO_ORDER = "breakdown", "minor_stop", "no_order"
+STARVED, BLOCKED = "starved", "blocked"
+PLANNED, UNKNOWN = "planned", "unknown"
+LOSS_CATEGORIES: Final = (BREAKDOWN, SETUP, MINOR_STOP, NO_ORDER, STARVED, BLOCKED, IDLE, PLANNED, UNKNOWN)
+# the categories a reason code may name: planned/unknown follow the state, minor_stop the duration
+REASON_CATEGORIES: Final = tuple(c for c in LOSS_CATEGORIES if c not in (PLANNED, UNKNOWN, MINOR_STOP))
+UNLABELLED = "unlabelled"  # the reason of a stop episode no reading labelled
+UNMAPPED_PREFIX = "unmapped:"  # the label of a code the machine's reason tree lacks: "unmapped:<code>"
+MAX_REASON_CHARS: Final = 64  # a reason code (string, or a numeric code's canonical string)
+
 # --- alert event states ---
 FIRING, RESOLVED = "firing", "resolved"
 ALERT_STATES: Final = (FIRING, RESOLVED)
@@ -32,6 +45,7 @@ METRIC_KINDS: Final = (COUNTER, GAUGE, FLAG, SAMPLE, TEXT)
 # --- the core metrics (shared/ARCHITECTURE.md, "MQTT") and their kinds; packs add their own ---
 CORE_METRICS: Final = {
     "state": STATE,
+    "reason": TEXT,  # a stop's reason code (shared/KPIS.md "Loss analysis"): labels, folds nothing
     "count_total": COUNTER,
     "count_scrap": COUNTER,
     "energy_kwh": COUNTER,  # a cumulative meter: counter rules (reset, wrap)

@@ -34,6 +34,9 @@ class IngestConfig:
     # "site/line/machine" -> {code: state name}; codes as strings: 3, 3.0 and "3" all look up "3",
     # non-numeric codes ("RUN") as they are (the same canonical form as brain.plant.Machine.state_codes)
     state_codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # "site/line/machine" -> {numeric code: reason code}, the same canonical code form as state_codes;
+    # a code without a mapping is kept as it is (the KPI core labels it unmapped:<code>)
+    reason_codes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # "group/edge/device" or "group/edge" -> "site/line/machine"; default rule in ingest/sparkplug/mapping.py
     sparkplug_map: Mapping[str, str] = field(default_factory=dict)
     # "site/line/machine" -> {metric: (pack id, its row)}: the machine's pack metrics, checked by

@@ -52,20 +52,24 @@ def sparkplug_map(section: dict[str, Any] | None) -> dict[str, str]:
 
 
 def ingest_config(plant: Any, base: IngestConfig | None = None) -> IngestConfig:
-    """An IngestConfig with the plant's state code maps, pack metrics and Sparkplug mapping."""
+    """An IngestConfig with the plant's state and reason code maps, pack metrics and Sparkplug mapping."""
     base = base or IngestConfig()
     codes: dict[str, dict[str, str]] = {}
+    reasons: dict[str, dict[str, str]] = {}
     packs: dict[str, dict[str, tuple[str, Metric]]] = {}
     for site, line, machine in plant.machines():
         key = f"{site.id}/{line.id}/{machine.id}"
         if machine.state_codes:
             codes[key] = {str(k): v for k, v in machine.state_codes.items()}
+        if getattr(machine, "reason_codes", None):
+            reasons[key] = dict(machine.reason_codes)
         pack_id = getattr(machine, "pack", None)
         if pack_id is not None:
             packs[key] = {m.name: (pack_id, m) for m in get_pack(pack_id).metrics}
     return replace(
         base,
         state_codes=codes,
+        reason_codes=reasons,
         pack_metrics=packs,
         sparkplug_map=sparkplug_map(getattr(plant, "sparkplug", None)),
     )

@@ -35,6 +35,7 @@ class Reason(StrEnum):
     )
     VALUE_NEGATIVE_COUNTER = "value.negative_counter"
     STATE_UNKNOWN = "state.unknown"  # not a known state name, nor a code the machine's code map maps
+    REASON_BAD = "reason.bad"  # a `reason` value that is empty, too long, or not a string or integer
     PACK_METRIC_INVALID = "pack.metric_invalid"  # a metric of the machine's pack: wrong kind or out of bounds
     TS_BAD = "ts.bad"  # not RFC 3339 nor integer epoch milliseconds
     TS_FUTURE = "ts.future"

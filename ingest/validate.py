@@ -16,6 +16,7 @@ from typing import Any
 from brain import vocabulary
 from brain.pack import Metric
 from brain.records import Reading, Value
+from brain.vocabulary import MAX_REASON_CHARS, REASON
 from ingest.config import IngestConfig
 from ingest.reasons import Reason
 
@@ -65,6 +66,8 @@ def check_value(metric: str, value: Any, machine_key: str, config: IngestConfig)
         return value
     if metric == "state":
         return _state(value, machine_key, config)
+    if metric == REASON:
+        return _reason(value, machine_key, config)
     specs = config.pack_metrics.get(machine_key)
     if specs is not None:
         spec = specs.get(metric)
@@ -153,6 +156,28 @@ def _state(value: Any, machine_key: str, config: IngestConfig) -> str:
         where = "no state code map" if codes is None else "its state code map has no such code"
         raise Rejected(Reason.STATE_UNKNOWN, f"state: {value!r:.40} is not a state name nor a code ({where})")
     return name
+
+
+def _reason(value: Any, machine_key: str, config: IngestConfig) -> str:
+    """A reason code as a non-empty string: integers (3, 3.0, "3") in their canonical form, mapped
+    through the machine's reason_codes when it has the code; any other code is kept as it is."""
+    kind = type(value)
+    if kind is int:
+        code = str(value)
+    elif kind is float and value.is_integer():
+        code = str(int(value))
+    elif kind is str:
+        code = value
+        if not code.strip():
+            raise Rejected(Reason.REASON_BAD, "reason: an empty code")
+    else:
+        raise Rejected(Reason.REASON_BAD, f"reason: expected a string or integer code, found {value!r:.40}")
+    if len(code) > MAX_REASON_CHARS:
+        raise Rejected(Reason.REASON_BAD, f"reason: code longer than {MAX_REASON_CHARS} chars")
+    codes = config.reason_codes.get(machine_key)
+    if codes is not None:
+        return codes.get(code, code)
+    return code
 
 
 def parse_ts(raw: Any) -> int:

@@ -9,6 +9,7 @@ from brain.plant.export import Export
 from brain.plant.model import (
     DAYS,
     DEFAULT_GRID_FACTOR,
+    DEFAULT_MINOR_STOP_S,
     DEFAULT_POWER_MAX_GAP_S,
     DEFAULT_TIMEZONE,
     JIANGSU_2025,
@@ -19,6 +20,7 @@ from brain.plant.model import (
     Machine,
     Plant,
     PlantConfigError,
+    ReasonCode,
     Shift,
     Site,
     Tariff,
@@ -31,6 +33,7 @@ from brain.plant.validate import load_plant, parse_plant
 __all__ = [
     "DAYS",
     "DEFAULT_GRID_FACTOR",
+    "DEFAULT_MINOR_STOP_S",
     "DEFAULT_POWER_MAX_GAP_S",
     "DEFAULT_TIMEZONE",
     "JIANGSU_2025",
@@ -42,6 +45,7 @@ __all__ = [
     "Machine",
     "Plant",
     "PlantConfigError",
+    "ReasonCode",
     "Shift",
     "Site",
     "Tariff",

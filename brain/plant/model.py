@@ -17,6 +17,7 @@ DEFAULT_POWER_MAX_GAP_S = 300.0
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PERIODS = ("peak", "flat", "valley")
 UNKNOWN_AS = ("loss", "planned")
+DEFAULT_MINOR_STOP_S = 300.0  # shared/KPIS.md "Loss analysis (v2)"
 
 
 class PlantConfigError(ValueError):
@@ -41,6 +42,16 @@ def _show(value: Any) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasonCode:
+    """One node of the reason tree (brain/plant/reasons.py): a code's names and its loss category."""
+
+    code: str
+    en: str
+    zh: str
+    category: str  # one of vocabulary.REASON_CATEGORIES
+
+
+@dataclass(frozen=True, slots=True)
 class Machine:
     id: str
     ideal_cycle_s: float | None = None
@@ -52,6 +63,9 @@ class Machine:
     unknown_as: str = "loss"
     pack: str | None = None  # the industry pack this machine belongs to (brain/pack.py)
     pack_config: dict[str, Any] = field(default_factory=dict)  # its keys, the line's defaults merged
+    # its reason tree (plant's, overridden per code by the line's, then by its own) and numeric codes
+    reasons: dict[str, ReasonCode] = field(default_factory=dict)
+    reason_codes: dict[str, str] = field(default_factory=dict)  # str(numeric code) -> reason code
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +150,8 @@ class Plant:
     sparkplug: dict[str, Any] = field(default_factory=dict)
     source: str = "<config>"
     packs: tuple[str, ...] = ()  # the packs the config uses (`packs:`), in its order
+    reasons: dict[str, ReasonCode] = field(default_factory=dict)  # the plant-level reason tree
+    minor_stop_s: float = DEFAULT_MINOR_STOP_S  # an unplanned stop shorter than this is a minor stop
     export: Any = None  # brain/plant/export.py Export: what leaves for the city; None = nothing
 
     @property

@@ -25,6 +25,7 @@ from brain.plant.model import (
     Machine,
     Plant,
     PlantConfigError,
+    ReasonCode,
     Shift,
     Site,
     Tariff,
@@ -33,6 +34,7 @@ from brain.plant.model import (
     _minutes,
 )
 from brain.plant.packs import LinePack, line_pack_of, machine_pack, parse_packs
+from brain.plant.reasons import merged, parse_minor_stop_s, parse_reason_codes
 from brain.plant.workdays import work_calendar
 from brain.vocabulary import STATES
 
@@ -81,6 +83,8 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
             "name",
             "packs",
             "export",
+            "reasons",
+            "minor_stop_s",
         ),
     )
     tz = top.get("timezone", DEFAULT_TIMEZONE)
@@ -91,6 +95,8 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise PlantConfigError(source, "timezone", "an IANA time zone name (e.g. Asia/Shanghai)", tz) from exc
     v.packs = packs = parse_packs(v, top.get("packs", []))  # brain/plant/packs.py
+    v.reasons = merged({}, v, top.get("reasons"), "reasons")  # brain/plant/reasons.py
+    minor_stop_s = parse_minor_stop_s(v, top.get("minor_stop_s"))
     defaults = v.mapping(top.get("defaults", {}), "defaults", optional=_MACHINE_OPTIONS)
     sites = tuple(v.site(s, f"sites[{i}]", defaults) for i, s in enumerate(v.list(top["sites"], "sites")))
     if not sites:
@@ -121,8 +127,9 @@ def parse_plant(data: Any, source: str = "<config>") -> Plant:
         raise v.fail("sparkplug", "a mapping (Sparkplug group/edge/device -> site/line/machine)", sparkplug)
     export = parse_export(v, top.get("export"))  # brain/plant/export.py
     return Plant(
-        tz, sites, shifts, calendar, tariff, factor, alerts, dict(sparkplug), source, tuple(packs), export
-    )
+        tz, sites, shifts, calendar, tariff, factor, alerts, dict(sparkplug), source, tuple(packs),
+        v.reasons, minor_stop_s, export,
+    )  # fmt: skip
 
 
 _MACHINE_OPTIONS = (
@@ -132,6 +139,7 @@ _MACHINE_OPTIONS = (
     "meter_modulus",
     "power_max_gap_s",
     "unknown_as",
+    "reason_codes",
 )
 
 
@@ -141,6 +149,7 @@ class _V:
     def __init__(self, source: str) -> None:
         self.source = source
         self.packs: dict[str, Any] = {}  # id -> Pack, the ones `packs:` names
+        self.reasons: dict[str, ReasonCode] = {}  # the plant-level reason tree
 
     def fail(self, path: str, expected: str, found: Any) -> PlantConfigError:
         return PlantConfigError(self.source, path, expected, found)
@@ -204,8 +213,15 @@ class _V:
                 pass
         raise self.fail(path, "a date YYYY-MM-DD", data)
 
-    def machine(self, data: Any, path: str, defaults: dict[str, Any], line_pack: LinePack) -> Machine:
-        keys = ("ideal_cycle_s", "name", "pack", *self.packs, *_MACHINE_OPTIONS)
+    def machine(
+        self,
+        data: Any,
+        path: str,
+        defaults: dict[str, Any],
+        line_pack: LinePack,
+        line_reasons: dict[str, ReasonCode] | None = None,
+    ) -> Machine:
+        keys = ("ideal_cycle_s", "name", "pack", "reasons", *self.packs, *_MACHINE_OPTIONS)
         own = m = self.mapping(data, path, required=("id",), optional=keys)
         m = {**defaults, **m}
         ideal = m.get("ideal_cycle_s")
@@ -233,6 +249,9 @@ class _V:
             m.get("power_max_gap_s", DEFAULT_POWER_MAX_GAP_S), f"{path}.power_max_gap_s", positive=True
         )
         pack, pack_config = machine_pack(self, own, path, line_pack, kind)  # brain/plant/packs.py
+        tree = merged(self.reasons if line_reasons is None else line_reasons, self, own.get("reasons"),
+                      f"{path}.reasons")  # fmt: skip
+        reason_codes = parse_reason_codes(self, m.get("reason_codes", {}), f"{path}.reason_codes", tree)
         unknown_as = m.get("unknown_as", "loss")
         if unknown_as not in UNKNOWN_AS:
             raise self.fail(f"{path}.unknown_as", "one of " + ", ".join(UNKNOWN_AS), unknown_as)
@@ -247,19 +266,25 @@ class _V:
             unknown_as,
             pack,
             pack_config,
+            tree,
+            reason_codes,
         )
 
     def line(self, data: Any, path: str, defaults: dict[str, Any]) -> Line:
         d = self.mapping(
-            data, path, required=("id", "machines"), optional=("name", "defaults", "pack", *self.packs)
+            data,
+            path,
+            required=("id", "machines"),
+            optional=("name", "defaults", "pack", "reasons", *self.packs),
         )
+        tree = merged(self.reasons, self, d.get("reasons"), f"{path}.reasons")
         line_pack = line_pack_of(self, d, path)  # brain/plant/packs.py
         defaults = {
             **defaults,
             **self.mapping(d.get("defaults", {}), f"{path}.defaults", optional=_MACHINE_OPTIONS),
         }
         machines = tuple(
-            self.machine(m, f"{path}.machines[{i}]", defaults, line_pack)
+            self.machine(m, f"{path}.machines[{i}]", defaults, line_pack, tree)
             for i, m in enumerate(self.list(d["machines"], f"{path}.machines"))
         )
         self.unique([m.id for m in machines], f"{path}.machines", "machine id")

@@ -57,6 +57,8 @@ ACCEPTED = [
     ),
     ("object no ts", f"{T}/power_kvar", b'{"value": -2.0}', [r("power_kvar", -2.0)]),
     ("negative power ok", f"{T}/power_kw", b"-0.5", [r("power_kw", -0.5)]),
+    ("reason string code", f"{T}/reason", b'"R01"', [r("reason", "R01")]),
+    ("reason integer code kept", f"{T}/reason", b"17", [r("reason", "17")]),
     ("unknown metric generic", f"{T}/spindle_temp_c", b"41.2", [r("spindle_temp_c", 41.2)]),
     (
         "batch",
@@ -156,6 +158,7 @@ REJECTED = [
     (Reason.TS_TOO_OLD, f"{T}/power_kw", orjson.dumps({"value": 1, "ts": NOW - 8 * 86_400_000}), {}, []),
     (Reason.TS_TOO_OLD, T, orjson.dumps({"ts": NOW // 1000, "metrics": {"power_kw": 1}}), {}, []),
     (Reason.UNIT_BAD, f"{T}/power_kw", b'{"value": 1, "unit": 5}', {}, []),
+    (Reason.REASON_BAD, f"{T}/reason", b'""', {}, []),
     (Reason.PACK_METRIC_INVALID, f"{T}/placements", b'"abc"', {"pack_metrics": SMT_M1}, []),
     (Reason.SEQ_BAD, f"{T}/power_kw", b'{"value": 1, "seq": -3}', {}, []),
     (Reason.SPARKPLUG_BAD_PAYLOAD, "spBv1.0/G/NDATA/E", b"\xff\xff\xff", {}, []),
