@@ -169,7 +169,9 @@ def _site() -> str:
 def test_messages_to_readings_and_dead_letters(stack: Settings):
     site = _site()
     base = f"brain/v1/{site}/l1/m1"
-    config = IngestConfig(state_codes={f"{site}/l1/m1": {"1": "running"}})
+    config = IngestConfig(
+        state_codes={f"{site}/l1/m1": {"1": "running"}}, reason_codes={f"{site}/l1/m1": {"3": "R01"}}
+    )
     now_ms = int(time.time() * 1000)
     good: list[tuple[str, bytes]] = []
     expected_readings: set[tuple] = set()
@@ -180,20 +182,23 @@ def test_messages_to_readings_and_dead_letters(stack: Settings):
         ts = now_ms - 1000 * i
         payload = {
             "ts": ts,
-            "metrics": {"energy_kwh": 100 + i, "state": 1, "temp_c": 20 + i, "count_total": -1},
+            "metrics": {"energy_kwh": 100 + i, "state": 1, "temp_c": 20 + i, "count_total": -1, "reason": 3},
         }
         good.append((base, orjson.dumps(payload)))
         expected_readings |= {("m1", "energy_kwh", 100 + i, ts), ("m1", "state", "running", ts),
-                              ("m1", "temp_c", 20 + i, ts)}  # fmt: skip
+                              ("m1", "temp_c", 20 + i, ts), ("m1", "reason", "R01", ts)}  # fmt: skip
+    good.append((f"{base}/reason", orjson.dumps({"value": "R31", "ts": now_ms - 10_000})))
+    expected_readings.add(("m1", "reason", "R31", now_ms - 10_000))
     bad = [
         (f"{base}/power_kw", b"NaN"),
         (f"{base}/power_kw", b"{not json"),
         (f"{base}/state", b'"dreaming"'),
+        (f"{base}/reason", b'""'),
         (f"brain/v1/{site}/l 1/m1/power_kw", b"1"),
     ]
     expected_reasons = Counter(
         {"value.negative_counter": 5, "value.not_finite": 1, "payload.bad_json": 1, "state.unknown": 1,
-         "topic.bad_level": 1}
+         "topic.bad_level": 1, "reason.bad": 1}
     )  # fmt: skip
     n_readings, n_dead = len(expected_readings), sum(expected_reasons.values())
     readings = KafkaTail(stack, TOPIC_READINGS, lambda v: v.get("site") == site)
