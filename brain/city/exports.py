@@ -13,12 +13,13 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from brain import vocabulary
 from brain.vocabulary import SCOPES
 
 if TYPE_CHECKING:
     from brain.city.register import Register
 
-EXPORT_WINDOWS: Final = ("day", "1h")
+EXPORT_WINDOWS: Final = vocabulary.EXPORT_WINDOWS  # one owner: what a factory may export
 # the numeric fields the city reads (brain/vocabulary.py names); each must be a finite number >= 0 or null
 EXPORT_NUMBERS: Final = (
     "energy_kwh",
