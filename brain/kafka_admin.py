@@ -44,6 +44,8 @@ PLATFORM_TOPICS: dict[str, int] = {
     _s.TOPIC_ALERTS: 3,
     _s.TOPIC_LATE: 3,
     _s.TOPIC_EXPORT: 3,
+    _s.TOPIC_LOSSES: 6,
+    _s.TOPIC_REASONS: 3,
 }
 
 

@@ -26,6 +26,8 @@ TOPIC_KPIS = "brain.kpis"
 TOPIC_ALERTS = "brain.alerts"
 TOPIC_LATE = "brain.late"
 TOPIC_EXPORT = "brain.export"  # what leaves the factory for the city (docs/FEDERATION.md)
+TOPIC_LOSSES = "brain.losses"  # per-reason loss records of every scope and window (docs/KPI.md)
+TOPIC_REASONS = "brain.reasons"  # the audit trail of stop labels: old and new label, when, who
 
 
 _KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
