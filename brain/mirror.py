@@ -73,6 +73,16 @@ def mirror_properties(
             f"{alias}->{target[0]}.topics = {topics}",
             f"{target[0]}->{alias}.enabled = false",
         ]
+    # MM2 runs a herder for EVERY pair of clusters unless its heartbeats are off, writing its
+    # internal topics (with the other clusters' connection configs) and heartbeats into each
+    # factory, and one factory's into another's: only the enabled flows may exist.
+    everyone = [*aliases, target[0]]
+    lines += [
+        f"{src}->{dst}.emit.heartbeats.enabled = false"
+        for src in everyone
+        for dst in everyone
+        if src != dst and not (dst == target[0] and src in aliases)
+    ]
     for key in (
         "replication.factor",
         "checkpoints.topic.replication.factor",
@@ -86,6 +96,11 @@ def mirror_properties(
     lines += [
         # the city gets data, not the factories' ACLs; topic configs (retention) follow the source
         "sync.topic.acls.enabled = false",
+        # MM2 writes nothing into a factory: its offset syncs stay at the city, and no checkpoints
+        # (they would copy the factory's consumer groups and offsets to the city; no one fails over)
+        "offset-syncs.topic.location = target",
+        "emit.checkpoints.enabled = false",
+        "sync.group.offsets.enabled = false",
         f"refresh.topics.interval.seconds = {refresh_s}",
         f"refresh.groups.interval.seconds = {refresh_s}",
         "emit.heartbeats.interval.seconds = 5",

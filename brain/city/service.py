@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,9 +94,11 @@ class CityState:
         return rows
 
 
-def serve(register: Register, settings: Settings, *, interval_s: float = 5.0,
-          group: str = "brain-city", run_for_s: float | None = None) -> dict[str, int]:  # fmt: skip
-    """Run until interrupted (or `run_for_s`); returns the counters."""
+def serve(register: Register, settings: Settings, *, interval_s: float = 5.0, group: str = "brain-city",
+          run_for_s: float | None = None, stop: threading.Event | None = None,
+          database: str = CITY_DATABASE) -> dict[str, int]:  # fmt: skip
+    """Run until interrupted, `run_for_s` has passed or `stop` is set; returns the counters.
+    `database`: the city InfluxDB database (default `brain_city`; a test uses its own)."""
     from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 
     from brain.influx_admin import ensure_databases
@@ -104,11 +107,9 @@ def serve(register: Register, settings: Settings, *, interval_s: float = 5.0,
     from processors.sink.writer import InfluxWriter, Unavailable
 
     state = CityState(register)
-    ensure_databases(
-        settings.influx_url, token=settings.influx_token, databases={CITY_DATABASE: CITY_RETENTION}
-    )
+    ensure_databases(settings.influx_url, token=settings.influx_token, databases={database: CITY_RETENTION})
     writer = InfluxWriter(url=settings.influx_url, token=settings.influx_token, org=settings.influx_org,
-                          buckets={"city": f"{CITY_DATABASE}/{CITY_RETENTION[0]}"})  # fmt: skip
+                          buckets={"city": f"{database}/{CITY_RETENTION[0]}"})  # fmt: skip
     client = {"kafka_client": kafka_python_client(), "bootstrap_servers": settings.kafka_bootstrap,
               **settings.kafka_kwargs()}  # fmt: skip
     consumer = KafkaConsumer(**client, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
@@ -130,7 +131,7 @@ def serve(register: Register, settings: Settings, *, interval_s: float = 5.0,
     event(log, "city.started", enterprises=len(register.enterprises), interval_s=interval_s)
     began = next_eval = time.monotonic()
     try:
-        while run_for_s is None or time.monotonic() - began < run_for_s:
+        while (run_for_s is None or time.monotonic() - began < run_for_s) and not (stop and stop.is_set()):
             for tp, messages in consumer.poll(timeout_ms=500, max_records=5000).items():
                 for message in messages:
                     rejected = state.take(tp.topic, message.value)

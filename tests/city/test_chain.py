@@ -1,0 +1,524 @@
+"""The whole federation chain on REAL servers (issue 16), with a 60 s MirrorMaker 2 outage:
+
+    factory A (the shared stack's Kafka)  brain.kpis -> brain export -> brain.export ─┐
+    factory B (the private stack's Kafka) brain.kpis -> brain export -> brain.export ─┤ ONE `brain mirror`
+    city (a Kafka of its own + the shared InfluxDB, database brain_city_<run>) <──────┘ (MM2, both sources)
+        <enterprise>.brain.export -> the city service (brain/city/service.py serve()) -> InfluxDB
+
+KPI records go to brain.kpis on both factories: final site and line day records (one corrected
+later), and records that must NOT leave: machine scope, 1m windows, provisional ones, a field
+outside the allowlist (every record carries one, plus the documented fields the allowlist keeps
+back). Readings go to brain.readings on both. MM2 is SIGKILLed mid-stream and stays down 60 s
+while more is exported (the factories' retention holds it), then restarts from its offsets.
+
+(a) the city InfluxDB rows equal `brain city` (the batch command) on the union of both factories'
+    brain.export topics, for the year and both months; their kWh equal the independent sum of
+    the last version of each site day (a re-delivery or a correction counted twice would not);
+    every export record reached the city, and nothing else did;
+(b) privacy: every message of EVERY topic of the city cluster (MM2's internal ones and
+    __consumer_offsets included) is read: the run's marker (machine ids, the extra field, the
+    1m lines, the readings) is in none, and every record of the run's enterprises is a final
+    site/line day record with allowlisted fields only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+import yaml
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from brain.city import parse_register
+from brain.city.service import serve
+from brain.cli import main as brain_main
+from brain.influx_admin import influxql
+from brain.kafka_admin import ensure_topics
+from brain.plant.export import Export
+from brain.settings import TOPIC_EXPORT, TOPIC_KPIS, TOPIC_READINGS, Settings
+from brain.vocabulary import EXPORT_DEFAULT_FIELDS, KPI_IDENTITY_FIELDS, KPI_RECORD_FIELDS
+from processors.export.allowlist import filter_record, key_bytes
+from processors.export.service import Exporter, ExportOptions
+from tests.private_stack import REPO, PrivateStack, start_private_stack
+
+pytestmark = pytest.mark.stack
+
+TZ = "Asia/Shanghai"
+DAY_MS = 86_400_000
+OUTAGE_S = 60.0
+PERIODS = ("2026", "2026-03", "2026-04")
+COMPARED = (
+    "kwh",
+    "tce",
+    "co2_t",
+    "tax_per_mu",
+    "sales_per_mu",
+    "tax_per_tce",
+    "oee",
+    "dq_completeness",
+    "score",
+    "rank",
+)
+# the topics of the city cluster that may hold anything: the mirrored exports, MM2's heartbeats and
+# internal topics, the city service's dead letters, the consumer groups' offsets
+CITY_TOPICS = re.compile(
+    r"^(?:[\w-]+\.brain\.export|(?:[\w-]+\.)?heartbeats|mm2-(?:configs|offsets|status|offset-syncs)\.[\w-]+\.internal"
+    r"|brain\.deadletter|__consumer_offsets)$"
+)
+ALLOWED = {"enterprise", *KPI_IDENTITY_FIELDS, *EXPORT_DEFAULT_FIELDS}
+
+
+@pytest.fixture(scope="module")
+def city_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
+    """The city cluster: a brand-new Kafka, so every topic on it is this test's to inspect."""
+    yield from start_private_stack(tmp_path_factory, "kafka")
+
+
+def _day(month: int, day: int) -> int:
+    return int(dt.datetime(2026, month, day, tzinfo=ZoneInfo(TZ)).timestamp() * 1000)
+
+
+def _register_data(a: str, b: str, run: str) -> dict[str, Any]:
+    def ent(eid: str, sector: str, land: int, tax: int, sales: int) -> dict[str, Any]:
+        year = {
+            "tax_wan_cny": tax,
+            "sales_wan_cny": sales,
+            "value_added_wan_cny": sales // 4,
+            "employees": 100,
+        }
+        return {
+            "id": eid,
+            "name": eid,
+            "sector": f"{run}-{sector}",
+            "park": f"{run}-park",
+            "land_mu": land,
+            "years": {2026: year},
+        }
+
+    return {
+        "name": f"chain-{run}",
+        "timezone": TZ,
+        "scheme": {
+            "indicators": [
+                {"id": "tax_per_mu", "weight": 0.45, "baseline": 20},
+                {"id": "sales_per_mu", "weight": 0.35, "baseline": 500},
+                {"id": "tax_per_tce", "weight": 0.20, "baseline": 2},
+            ],
+            "classes": {"A": 0.2, "B": 0.6, "C": 0.95},
+            "dq_threshold": 0.9,
+        },
+        "carbon_factor": "cn-2023-national-average",
+        "enterprises": [ent(a, "cnc", 100, 3000, 60000), ent(b, "textile", 50, 1000, 25000)],
+    }
+
+
+def _kpi(
+    site: str,
+    scope: str,
+    window: str,
+    start: int,
+    *,
+    final: bool,
+    kwh: float,
+    mark: str,
+    line: str | None = None,
+) -> dict[str, Any]:
+    """A KPI record with every documented field (most are not allowlisted) and one extra field."""
+    rec: dict[str, Any] = {f: 1.0 for f in KPI_RECORD_FIELDS}
+    rec.update(
+        scope=scope,
+        site=site,
+        line=line,
+        machine=mark if scope == "machine" else None,
+        window=window,
+        start=start,
+        end=start + (DAY_MS if window == "day" else 60_000),
+        shift=None,
+        final=final,
+        energy_kwh=kwh,
+        pot_s=86_400.0,
+        unknown_s=864.0 * (kwh % 7),
+        gq=kwh / 10,
+        pq=kwh / 9,
+        oee=0.7,
+        performance_suspect=False,
+    )
+    rec[f"x_{mark}"] = mark  # a field outside the allowlist: dropped at the factory
+    return rec
+
+
+def _kpis(site: str, days: list[tuple[int, int]], mark: str, base: float) -> list[dict[str, Any]]:
+    """Per day: a provisional site record, the final one, two final lines; a machine day and a 1m
+    line record that never leave."""
+    out = []
+    for i, (month, day) in enumerate(days):
+        start, kwh = _day(month, day), base + 100.0 * i
+        out += [
+            _kpi(site, "site", "day", start, final=False, kwh=kwh * 1000, mark=mark),
+            _kpi(site, "site", "day", start, final=True, kwh=kwh, mark=mark),
+            _kpi(site, "line", "day", start, final=True, kwh=kwh / 2, mark=mark, line="l1"),
+            _kpi(site, "line", "day", start, final=True, kwh=kwh / 3, mark=mark, line="l2"),
+            _kpi(site, "machine", "day", start, final=True, kwh=kwh / 4, mark=mark, line="l1"),
+            _kpi(site, "line", "1m", start, final=True, kwh=kwh / 1440, mark=mark, line=f"l-{mark}"),
+        ]
+    return out
+
+
+def _produce(settings: Settings, topic: str, records: list[dict[str, Any]]) -> None:
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    for r in records:
+        producer.send(
+            topic, key=f"{r['site']}/{r.get('scope')}/{r.get('start')}".encode(), value=orjson.dumps(r)
+        )
+    producer.flush()
+    producer.close()
+
+
+def _from_the_end(settings: Settings, group: str) -> None:
+    """The exporter's group starts at brain.kpis' current end: the cluster holds other tests' KPIs."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    parts = [TopicPartition(TOPIC_KPIS, p) for p in consumer.partitions_for_topic(TOPIC_KPIS)]
+    consumer.assign(parts)
+    consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in consumer.end_offsets(parts).items()})
+    consumer.close()
+
+
+def _read_all(bootstrap: str, topics: list[str] | None = None) -> dict[str, list[Any]]:
+    """Every message of every topic (or of `topics`), from the beginning to the current end."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, exclude_internal_topics=False
+    )
+    names = sorted(consumer.topics()) if topics is None else topics
+    parts = [TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()]
+    ends = {tp: o for tp, o in consumer.end_offsets(parts).items() if o}
+    out: dict[str, list[Any]] = {t: [] for t in names}
+    consumer.assign(list(ends))
+    consumer.seek_to_beginning(*ends)
+    deadline = time.monotonic() + 60
+    while any(consumer.position(tp) < end for tp, end in ends.items()) and time.monotonic() < deadline:
+        for tp, messages in consumer.poll(timeout_ms=500, max_records=50_000).items():
+            out[tp.topic] += [m for m in messages if m.offset < ends[tp]]
+    assert all(consumer.position(tp) >= end for tp, end in ends.items()), (
+        "could not read the cluster to its end"
+    )
+    consumer.close()
+    return out
+
+
+def _topic_names(bootstrap: str) -> set[str]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, exclude_internal_topics=False)
+    try:
+        return set(consumer.topics())
+    finally:
+        consumer.close()
+
+
+def _mirror(sources: dict[str, Settings], city: Settings, work: Path) -> subprocess.Popen:
+    argv = [
+        sys.executable,
+        "-m",
+        "brain.cli",
+        "mirror",
+        "--target",
+        f"city={city.kafka_bootstrap}",
+        "--work-dir",
+        str(work),
+    ]
+    for alias, settings in sources.items():
+        argv += ["--source", f"{alias}={settings.kafka_bootstrap}"]
+    log = (work / "mm2.log").open("ab")
+    return subprocess.Popen(argv, cwd=REPO, env=dict(os.environ), stdout=log, stderr=log)
+
+
+def _city_rows(settings: Settings, database: str, period: str) -> dict[str, dict[str, Any]]:
+    from influxdb_client import InfluxDBClient
+
+    flux = f"""
+from(bucket: "{database}") |> range(start: 2025-01-01T00:00:00Z, stop: 2028-01-01T00:00:00Z)
+  |> filter(fn: (r) => r._measurement == "city_enterprise" and r.period == "{period}")
+  |> pivot(rowKey: ["_time", "enterprise"], columnKey: ["_field"], valueColumn: "_value")"""
+    with InfluxDBClient(
+        url=settings.influx_url, token=settings.influx_token or "x:x", org=settings.influx_org
+    ) as c:
+        tables = c.query_api().query(flux, org=settings.influx_org)
+    return {r.values["enterprise"]: dict(r.values) for t in tables for r in t.records}
+
+
+def _wait_for_kwh(
+    settings: Settings, database: str, want: dict[str, dict[str, float]], timeout_s: float
+) -> None:
+    """Until the city rows' kWh per period and enterprise are `want`'s (period -> enterprise -> kWh)."""
+    deadline, got = time.monotonic() + timeout_s, {}
+    while time.monotonic() < deadline:
+        got = {p: {e: r.get("kwh") for e, r in _city_rows(settings, database, p).items()} for p in want}
+        if all(
+            got[p].keys() == want[p].keys() and all(_close(got[p][e], v) for e, v in want[p].items())
+            for p in want
+        ):
+            return
+        time.sleep(1)
+    pytest.fail(f"the city rows' kWh {got} did not reach {want} in {timeout_s} s")
+
+
+def _close(a: Any, b: float) -> bool:
+    return isinstance(a, float) and abs(a - b) <= 1e-9 * max(1.0, abs(b))
+
+
+def _expected_kwh(sent: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """Independently of the ledger: the last final version of each site day, summed per period."""
+    out: dict[str, dict[str, float]] = {p: {} for p in PERIODS}
+    for alias, records in sent.items():
+        last = {r["start"]: r["energy_kwh"] for r in records if r["scope"] == "site" and r["final"]}
+        for start, kwh in last.items():
+            local = dt.datetime.fromtimestamp(start / 1000, ZoneInfo(TZ))
+            for period in ("2026", f"2026-{local.month:02d}"):
+                out[period][alias] = out[period].get(alias, 0.0) + kwh
+    return out
+
+
+def _batch(register_path: Path, exports: Path, period: str, out: Path) -> dict[str, dict[str, Any]]:
+    """`brain city --register R --input EXPORTS --year 2026 [--month M]`: the batch command."""
+    argv = [
+        "city",
+        "--register",
+        str(register_path),
+        "--input",
+        str(exports),
+        "--year",
+        "2026",
+        "--skip-bad",
+        "--output",
+        str(out),
+    ]
+    if len(period) > 4:
+        argv += ["--month", period]
+    assert brain_main(argv) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    return {r["enterprise"]: r for r in rows if r["kind"] == "enterprise"}
+
+
+def test_two_factories_mirror_through_a_60s_outage_to_the_city(
+    stack: Settings, private_stack: PrivateStack, city_kafka: PrivateStack, tmp_path: Path
+) -> None:
+    began = time.monotonic()
+    run = uuid.uuid4().hex[:8]
+    mark = f"forbidden{run}"  # in everything that must never reach the city
+    a, b = f"a{run}", f"b{run}"
+    factories = {a: stack, b: private_stack.settings}
+    data = _register_data(a, b, run)
+    register = parse_register(data, "chain")
+    register_path = tmp_path / "register.yaml"
+    register_path.write_text(yaml.safe_dump(data))
+    database = f"brain_city_{run}"
+    city = dataclasses.replace(
+        city_kafka.settings,
+        influx_url=stack.influx_url,
+        influx_token=stack.influx_token,
+        influx_org=stack.influx_org,
+    )
+    phase1 = {a: [(3, d) for d in range(1, 4)], b: [(3, d) for d in range(2, 5)]}
+    phase2 = {a: [(3, d) for d in range(4, 7)] + [(4, 1)], b: [(3, d) for d in range(5, 8)] + [(4, 2)]}
+    sent: dict[str, list[dict[str, Any]]] = {alias: [] for alias in factories}
+
+    stops = {name: threading.Event() for name in ("export", "city")}
+    threads, exporters, failed = [], {}, []
+    counters: dict[str, int] = {}
+
+    def _guard(fn: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            result = fn(*args, **kwargs)
+            if isinstance(result, dict):
+                counters.update(result)
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            failed.append(exc)
+
+    for alias, settings in factories.items():
+        ensure_topics(settings, {TOPIC_KPIS: 3, TOPIC_EXPORT: 3, TOPIC_READINGS: 3})
+        group = f"chain-export-{run}"
+        _from_the_end(settings, group)
+        exporters[alias] = Exporter(settings, Export(alias), ExportOptions(group=group, status_interval_s=60))
+        threads.append(
+            threading.Thread(target=_guard, args=(exporters[alias].run, stops["export"]), daemon=True)
+        )
+    city_kwargs = dict(
+        register=register,
+        settings=city,
+        interval_s=1.0,
+        stop=stops["city"],
+        group=f"city-{run}",
+        database=database,
+    )
+    threads.append(threading.Thread(target=_guard, args=(serve,), kwargs=city_kwargs, daemon=True))
+    for t in threads:
+        t.start()
+
+    def _send(phase: dict[str, list[tuple[int, int]]], base: float) -> None:
+        for alias, settings in factories.items():
+            records = _kpis(f"{alias}-s1", phase[alias], mark, base)
+            sent[alias] += records
+            _produce(settings, TOPIC_KPIS, records)
+            readings = [
+                {"site": f"{alias}-s1", "machine": mark, "metric": "power_kw", "value": 1.0, "ts": r["start"]}
+                for r in records[::6]
+            ]
+            _produce(settings, TOPIC_READINGS, readings)
+
+    def _exported_all() -> None:
+        deadline = time.monotonic() + 60
+        while (
+            any(exporters[x].stats.consumed < len(sent[x]) for x in factories) and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+        consumed = {x: exporters[x].stats.consumed for x in factories}
+        assert consumed == {x: len(sent[x]) for x in factories}, {x: exporters[x].stats for x in factories}
+
+    mm2 = _mirror(factories, city, tmp_path)
+    try:
+        _send(phase1, 1000.0)
+        _exported_all()
+        _wait_for_kwh(city, database, _expected_kwh(sent), timeout_s=90)
+        print(f"\nchain: phase 1 at the city after {time.monotonic() - began:.0f} s")
+
+        mm2.send_signal(signal.SIGKILL)  # the link is down: the factories' brain.export holds the rest
+        mm2.wait(timeout=30)
+        killed = time.monotonic()
+        at_kill = _expected_kwh(sent)
+        # more days, a correction of each factory's first site day, April
+        _send(phase2, 2000.0)
+        for alias, settings in factories.items():
+            first = phase1[alias][0]
+            fix = _kpi(f"{alias}-s1", "site", "day", _day(*first), final=True, kwh=1234.5, mark=mark)
+            sent[alias].append(fix)
+            _produce(settings, TOPIC_KPIS, [fix])
+        _exported_all()
+        time.sleep(max(0.0, killed + OUTAGE_S - 5 - time.monotonic()))
+        _wait_for_kwh(city, database, at_kill, timeout_s=1)  # nothing crossed while the link was down
+        time.sleep(max(0.0, killed + OUTAGE_S - time.monotonic()))
+        mm2 = _mirror(factories, city, tmp_path)
+        _wait_for_kwh(city, database, _expected_kwh(sent), timeout_s=90)
+        print(f"chain: resumed, all at the city after {time.monotonic() - began:.0f} s")
+    finally:
+        mm2.kill()
+        mm2.wait(timeout=30)
+        for stop in stops.values():
+            stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    try:
+        assert not failed, f"a service failed: {failed[0]!r}"
+        assert not any(t.is_alive() for t in threads), "a service did not stop"
+        _check_the_chain(factories, city, register_path, database, sent, exporters, counters, mark, tmp_path)
+    finally:
+        influxql(stack.influx_url, f'DROP DATABASE "{database}"', token=stack.influx_token)
+    print(f"chain: {time.monotonic() - began:.0f} s in all")
+
+
+def _check_the_chain(
+    factories: dict[str, Settings],
+    city: Settings,
+    register_path: Path,
+    database: str,
+    sent: dict[str, list[dict[str, Any]]],
+    exporters: dict[str, Exporter],
+    counters: dict[str, int],
+    mark: str,
+    tmp_path: Path,
+) -> None:
+    # what each factory let out: exactly the allowlist's output of what it was given
+    expected: dict[str, set[tuple[bytes, bytes]]] = {}
+    union = tmp_path / "exports.jsonl"
+    with union.open("wb") as fh:
+        for alias, settings in factories.items():
+            outs = [filter_record(r, Export(alias)) for r in sent[alias]]
+            expected[alias] = {(key_bytes(o.record), orjson.dumps(o.record)) for o in outs if o.record}
+            stats = exporters[alias].stats
+            days = len(sent[alias]) // 6
+            assert dict(stats.skipped) == {
+                "not_final": days,
+                "scope_not_allowed": days,
+                "window_not_allowed": days,
+            }, stats
+            assert stats.dropped_fields > 0 and stats.dead_letters == 0, stats
+            at_factory = _read_all(settings.kafka_bootstrap, [TOPIC_EXPORT])[TOPIC_EXPORT]
+            mine = {(m.key, m.value) for m in at_factory if m.key and m.key.startswith(f"{alias}/".encode())}
+            assert mine == expected[alias], f"{alias}: brain.export differs from the allowlist's output"
+            for m in at_factory:  # the union of both factories' brain.export, as the batch reads it
+                fh.write((m.value or b"") + b"\n")
+
+    # MM2 wrote nothing into a factory (no herder of a disabled flow, offset syncs at the city)
+    for alias, settings in factories.items():
+        names = _topic_names(settings.kafka_bootstrap)
+        assert not [t for t in names if any(x in t for x in factories)], (alias, sorted(names))
+    fresh = _topic_names(factories[list(factories)[1]].kafka_bootstrap)  # the private factory's
+    assert not [t for t in fresh if t.startswith("mm2-") or "heartbeats" in t], sorted(fresh)
+
+    everything = _read_all(city.kafka_bootstrap)
+    topics = sorted(everything)
+    print(f"chain: city topics {topics}")
+    # (a) every export reached the city on its enterprise's topic; the city service = `brain city`
+    for alias in factories:
+        at_city = {(m.key, m.value) for m in everything[f"{alias}.brain.export"]}
+        mine = {kv for kv in at_city if kv[0] and kv[0].startswith(f"{alias}/".encode())}
+        assert mine == expected[alias], f"{alias}: the city's {alias}.brain.export differs from the factory's"
+    want_kwh = _expected_kwh(sent)
+    for period in PERIODS:
+        batch = _batch(register_path, union, period, tmp_path / f"batch-{period}.jsonl")
+        got = _city_rows(city, database, period)
+        assert set(got) == set(batch) == set(factories), period
+        for enterprise, row in batch.items():
+            assert got[enterprise].get("class") == row["class"], (period, enterprise)
+            assert _close(row["kwh"], want_kwh[period][enterprise]), (period, enterprise, row["kwh"])
+            for name in COMPARED:
+                if row.get(name) is None:
+                    assert got[enterprise].get(name) is None, (period, enterprise, name)
+                else:
+                    assert _close(got[enterprise].get(name), float(row[name])), (period, enterprise, name)
+    distinct = {(alias, k) for alias in factories for k, _ in expected[alias]}
+    assert counters["accepted"] - counters["duplicates"] == len(distinct), counters
+
+    # (b) privacy: nothing of the run's but the allowlisted exports anywhere on the city cluster
+    carrying = sorted(t for t, messages in everything.items() if messages)
+    assert not [t for t in carrying if not CITY_TOPICS.match(t)], carrying  # brain.readings etc. are empty
+    needle = mark.encode()
+    for topic, messages in everything.items():
+        for m in messages:
+            blobs = [m.key or b"", m.value or b"", *(v or b"" for _, v in m.headers or ())]
+            assert not any(needle in blob for blob in blobs), f"{topic}@{m.offset} carries a forbidden record"
+            if not topic.endswith(".brain.export"):
+                continue
+            try:
+                record = json.loads(m.value)
+            except ValueError:  # not JSON: not an export of this run (the marker scan covers it)
+                continue
+            if isinstance(record, dict) and record.get("enterprise") in factories:
+                assert set(record) <= ALLOWED, (topic, sorted(set(record) - ALLOWED))
+                assert record["scope"] in ("site", "line") and record["window"] == "day", record
+                assert record["final"] is True and record["machine"] is None, record
+    at_city = sum(
+        1
+        for x in factories
+        for m in everything[f"{x}.brain.export"]
+        if (m.key or b"").startswith(f"{x}/".encode())
+    )
+    print(
+        f"chain: {len(distinct)} keys, {sum(map(len, expected.values()))} export records, {at_city} of them "
+        f"at the city (at least once); city counters {counters}"
+    )
