@@ -101,6 +101,11 @@ def mirror_properties(
         "offset-syncs.topic.location = target",
         "emit.checkpoints.enabled = false",
         "sync.group.offsets.enabled = false",
+        # the connectors are found by their ServiceLoader manifests, not by scanning every class of
+        # the 62 jars at start and again per herder (20-40 s of a start on a busy machine); a
+        # herder's worker takes its settings from the target's prefix
+        "plugin.discovery = service_load",
+        f"{target[0]}.plugin.discovery = service_load",
         f"refresh.topics.interval.seconds = {refresh_s}",
         f"refresh.groups.interval.seconds = {refresh_s}",
         "emit.heartbeats.interval.seconds = 5",
@@ -116,8 +121,29 @@ def default_libs() -> Path:
     return cache / f"kafka-mirror-{read_versions()['KAFKA_VERSION']}" / "libs"
 
 
-def java_argv(libs: Path, properties: Path, heap: str = "-Xmx256m") -> list[str]:
-    return [shutil.which("java") or "java", heap, "-cp", f"{libs}/*", MAIN_CLASS, str(properties)]
+# MM2 logs through log4j2, which logs nothing but errors without a configuration: an operator
+# needs to see the flows start, the tasks and the failures. The clients' config dumps stay out.
+LOG4J2 = """status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = OUT
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
+logger.common.name = org.apache.kafka.common
+logger.common.level = WARN
+logger.plugins.name = org.apache.kafka.connect.runtime.isolation
+logger.plugins.level = WARN
+"""
+
+
+def java_argv(
+    libs: Path, properties: Path, heap: str = "-Xmx256m", log_config: Path | None = None
+) -> list[str]:
+    logs = [f"-Dlog4j2.configurationFile={log_config}"] if log_config else []
+    return [shutil.which("java") or "java", heap, *logs, "-cp", f"{libs}/*", MAIN_CLASS, str(properties)]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -156,7 +182,9 @@ def run(args: argparse.Namespace) -> int:
     work.mkdir(parents=True, exist_ok=True)
     properties = work / "mm2.properties"
     properties.write_text(text)
-    argv = java_argv(libs, properties)
+    log_config = work / "log4j2.properties"
+    log_config.write_text(LOG4J2)
+    argv = java_argv(libs, properties, log_config=log_config)
     sys.stdout.flush()
     os.execvp(argv[0], argv)  # the JVM replaces us: signals (SIGTERM, SIGKILL) reach MM2 itself
     return 0  # pragma: no cover

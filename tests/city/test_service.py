@@ -1,5 +1,5 @@
 """The city stream service on the REAL Kafka and InfluxDB: the worked example's exports arrive on
-`<enterprise>.brain.export` (as MirrorMaker 2 writes them; tests/city/test_mirror.py runs MM2),
+`<enterprise>.brain.export` (as MirrorMaker 2 writes them; tests/city/test_chain.py runs MM2),
 every one twice (MM2 is at-least-once), plus a record of an enterprise not in the register, one on
 another enterprise's topic and one that is not JSON. The city InfluxDB then holds exactly `brain
 city`'s rows; the three bad ones are dead letters with their reasons; nothing is counted twice."""
