@@ -26,11 +26,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -42,8 +39,6 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 import yaml
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.structs import OffsetAndMetadata
 
 from brain.city import parse_register
 from brain.city.service import serve
@@ -52,15 +47,27 @@ from brain.influx_admin import influxql
 from brain.kafka_admin import ensure_topics
 from brain.plant.export import Export
 from brain.settings import TOPIC_EXPORT, TOPIC_KPIS, TOPIC_READINGS, Settings
-from brain.vocabulary import EXPORT_DEFAULT_FIELDS, KPI_IDENTITY_FIELDS, KPI_RECORD_FIELDS
+from brain.vocabulary import EXPORT_DEFAULT_FIELDS, KPI_IDENTITY_FIELDS
 from processors.export.allowlist import filter_record, key_bytes
 from processors.export.service import Exporter, ExportOptions
-from tests.private_stack import REPO, PrivateStack, start_private_stack
+from tests.city.chain import (
+    TZ,
+    carries,
+    city_rows,
+    from_the_end,
+    kpi,
+    kpis,
+    midnight_ms,
+    mirror,
+    produce,
+    read_all,
+    register_data,
+    topic_names,
+)
+from tests.private_stack import PrivateStack, start_private_stack
 
 pytestmark = pytest.mark.stack
 
-TZ = "Asia/Shanghai"
-DAY_MS = 86_400_000
 OUTAGE_S = 60.0
 PERIODS = ("2026", "2026-03", "2026-04")
 COMPARED = (
@@ -90,185 +97,13 @@ def city_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStac
     yield from start_private_stack(tmp_path_factory, "kafka")
 
 
-def _day(month: int, day: int) -> int:
-    return int(dt.datetime(2026, month, day, tzinfo=ZoneInfo(TZ)).timestamp() * 1000)
-
-
-def _register_data(a: str, b: str, run: str) -> dict[str, Any]:
-    def ent(eid: str, sector: str, land: int, tax: int, sales: int) -> dict[str, Any]:
-        year = {
-            "tax_wan_cny": tax,
-            "sales_wan_cny": sales,
-            "value_added_wan_cny": sales // 4,
-            "employees": 100,
-        }
-        return {
-            "id": eid,
-            "name": eid,
-            "sector": f"{run}-{sector}",
-            "park": f"{run}-park",
-            "land_mu": land,
-            "years": {2026: year},
-        }
-
-    return {
-        "name": f"chain-{run}",
-        "timezone": TZ,
-        "scheme": {
-            "indicators": [
-                {"id": "tax_per_mu", "weight": 0.45, "baseline": 20},
-                {"id": "sales_per_mu", "weight": 0.35, "baseline": 500},
-                {"id": "tax_per_tce", "weight": 0.20, "baseline": 2},
-            ],
-            "classes": {"A": 0.2, "B": 0.6, "C": 0.95},
-            "dq_threshold": 0.9,
-        },
-        "carbon_factor": "cn-2023-national-average",
-        "enterprises": [ent(a, "cnc", 100, 3000, 60000), ent(b, "textile", 50, 1000, 25000)],
-    }
-
-
-def _kpi(
-    site: str,
-    scope: str,
-    window: str,
-    start: int,
-    *,
-    final: bool,
-    kwh: float,
-    mark: str,
-    line: str | None = None,
-) -> dict[str, Any]:
-    """A KPI record with every documented field (most are not allowlisted) and one extra field."""
-    rec: dict[str, Any] = {f: 1.0 for f in KPI_RECORD_FIELDS}
-    rec.update(
-        scope=scope,
-        site=site,
-        line=line,
-        machine=mark if scope == "machine" else None,
-        window=window,
-        start=start,
-        end=start + (DAY_MS if window == "day" else 60_000),
-        shift=None,
-        final=final,
-        energy_kwh=kwh,
-        pot_s=86_400.0,
-        unknown_s=864.0 * (kwh % 7),
-        gq=kwh / 10,
-        pq=kwh / 9,
-        oee=0.7,
-        performance_suspect=False,
-    )
-    rec[f"x_{mark}"] = mark  # a field outside the allowlist: dropped at the factory
-    return rec
-
-
-def _kpis(site: str, days: list[tuple[int, int]], mark: str, base: float) -> list[dict[str, Any]]:
-    """Per day: a provisional site record, the final one, two final lines; a machine day and a 1m
-    line record that never leave."""
-    out = []
-    for i, (month, day) in enumerate(days):
-        start, kwh = _day(month, day), base + 100.0 * i
-        out += [
-            _kpi(site, "site", "day", start, final=False, kwh=kwh * 1000, mark=mark),
-            _kpi(site, "site", "day", start, final=True, kwh=kwh, mark=mark),
-            _kpi(site, "line", "day", start, final=True, kwh=kwh / 2, mark=mark, line="l1"),
-            _kpi(site, "line", "day", start, final=True, kwh=kwh / 3, mark=mark, line="l2"),
-            _kpi(site, "machine", "day", start, final=True, kwh=kwh / 4, mark=mark, line="l1"),
-            _kpi(site, "line", "1m", start, final=True, kwh=kwh / 1440, mark=mark, line=f"l-{mark}"),
-        ]
-    return out
-
-
-def _produce(settings: Settings, topic: str, records: list[dict[str, Any]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    for r in records:
-        producer.send(
-            topic, key=f"{r['site']}/{r.get('scope')}/{r.get('start')}".encode(), value=orjson.dumps(r)
-        )
-    producer.flush()
-    producer.close()
-
-
-def _from_the_end(settings: Settings, group: str) -> None:
-    """The exporter's group starts at brain.kpis' current end: the cluster holds other tests' KPIs."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
-    )
-    parts = [TopicPartition(TOPIC_KPIS, p) for p in consumer.partitions_for_topic(TOPIC_KPIS)]
-    consumer.assign(parts)
-    consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in consumer.end_offsets(parts).items()})
-    consumer.close()
-
-
-def _read_all(bootstrap: str, topics: list[str] | None = None) -> dict[str, list[Any]]:
-    """Every message of every topic (or of `topics`), from the beginning to the current end."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, exclude_internal_topics=False
-    )
-    names = sorted(consumer.topics()) if topics is None else topics
-    parts = [TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()]
-    ends = {tp: o for tp, o in consumer.end_offsets(parts).items() if o}
-    out: dict[str, list[Any]] = {t: [] for t in names}
-    consumer.assign(list(ends))
-    consumer.seek_to_beginning(*ends)
-    deadline = time.monotonic() + 60
-    while any(consumer.position(tp) < end for tp, end in ends.items()) and time.monotonic() < deadline:
-        for tp, messages in consumer.poll(timeout_ms=500, max_records=50_000).items():
-            out[tp.topic] += [m for m in messages if m.offset < ends[tp]]
-    assert all(consumer.position(tp) >= end for tp, end in ends.items()), (
-        "could not read the cluster to its end"
-    )
-    consumer.close()
-    return out
-
-
-def _topic_names(bootstrap: str) -> set[str]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, exclude_internal_topics=False)
-    try:
-        return set(consumer.topics())
-    finally:
-        consumer.close()
-
-
-def _mirror(sources: dict[str, Settings], city: Settings, work: Path) -> subprocess.Popen:
-    argv = [
-        sys.executable,
-        "-m",
-        "brain.cli",
-        "mirror",
-        "--target",
-        f"city={city.kafka_bootstrap}",
-        "--work-dir",
-        str(work),
-    ]
-    for alias, settings in sources.items():
-        argv += ["--source", f"{alias}={settings.kafka_bootstrap}"]
-    log = (work / "mm2.log").open("ab")
-    return subprocess.Popen(argv, cwd=REPO, env=dict(os.environ), stdout=log, stderr=log)
-
-
-def _city_rows(settings: Settings, database: str, period: str) -> dict[str, dict[str, Any]]:
-    from influxdb_client import InfluxDBClient
-
-    flux = f"""
-from(bucket: "{database}") |> range(start: 2025-01-01T00:00:00Z, stop: 2028-01-01T00:00:00Z)
-  |> filter(fn: (r) => r._measurement == "city_enterprise" and r.period == "{period}")
-  |> pivot(rowKey: ["_time", "enterprise"], columnKey: ["_field"], valueColumn: "_value")"""
-    with InfluxDBClient(
-        url=settings.influx_url, token=settings.influx_token or "x:x", org=settings.influx_org
-    ) as c:
-        tables = c.query_api().query(flux, org=settings.influx_org)
-    return {r.values["enterprise"]: dict(r.values) for t in tables for r in t.records}
-
-
 def _wait_for_kwh(
     settings: Settings, database: str, want: dict[str, dict[str, float]], timeout_s: float
 ) -> None:
     """Until the city rows' kWh per period and enterprise are `want`'s (period -> enterprise -> kWh)."""
     deadline, got = time.monotonic() + timeout_s, {}
     while time.monotonic() < deadline:
-        got = {p: {e: r.get("kwh") for e, r in _city_rows(settings, database, p).items()} for p in want}
+        got = {p: {e: r.get("kwh") for e, r in city_rows(settings, database, p).items()} for p in want}
         if all(
             got[p].keys() == want[p].keys() and all(_close(got[p][e], v) for e, v in want[p].items())
             for p in want
@@ -323,7 +158,7 @@ def test_two_factories_mirror_through_a_60s_outage_to_the_city(
     mark = f"forbidden{run}"  # in everything that must never reach the city
     a, b = f"a{run}", f"b{run}"
     factories = {a: stack, b: private_stack.settings}
-    data = _register_data(a, b, run)
+    data = register_data(a, b, run)
     register = parse_register(data, "chain")
     register_path = tmp_path / "register.yaml"
     register_path.write_text(yaml.safe_dump(data))
@@ -353,7 +188,7 @@ def test_two_factories_mirror_through_a_60s_outage_to_the_city(
     for alias, settings in factories.items():
         ensure_topics(settings, {TOPIC_KPIS: 3, TOPIC_EXPORT: 3, TOPIC_READINGS: 3})
         group = f"chain-export-{run}"
-        _from_the_end(settings, group)
+        from_the_end(settings, group)
         exporters[alias] = Exporter(settings, Export(alias), ExportOptions(group=group, status_interval_s=60))
         threads.append(
             threading.Thread(target=_guard, args=(exporters[alias].run, stops["export"]), daemon=True)
@@ -372,14 +207,14 @@ def test_two_factories_mirror_through_a_60s_outage_to_the_city(
 
     def _send(phase: dict[str, list[tuple[int, int]]], base: float) -> None:
         for alias, settings in factories.items():
-            records = _kpis(f"{alias}-s1", phase[alias], mark, base)
+            records = kpis(f"{alias}-s1", phase[alias], mark, base)
             sent[alias] += records
-            _produce(settings, TOPIC_KPIS, records)
+            produce(settings, TOPIC_KPIS, records)
             readings = [
                 {"site": f"{alias}-s1", "machine": mark, "metric": "power_kw", "value": 1.0, "ts": r["start"]}
                 for r in records[::6]
             ]
-            _produce(settings, TOPIC_READINGS, readings)
+            produce(settings, TOPIC_READINGS, readings)
 
     def _exported_all() -> None:
         deadline = time.monotonic() + 60
@@ -390,7 +225,7 @@ def test_two_factories_mirror_through_a_60s_outage_to_the_city(
         consumed = {x: exporters[x].stats.consumed for x in factories}
         assert consumed == {x: len(sent[x]) for x in factories}, {x: exporters[x].stats for x in factories}
 
-    mm2 = _mirror(factories, city, tmp_path)
+    mm2 = mirror(factories, city, tmp_path)
     try:
         _send(phase1, 1000.0)
         _exported_all()
@@ -405,14 +240,14 @@ def test_two_factories_mirror_through_a_60s_outage_to_the_city(
         _send(phase2, 2000.0)
         for alias, settings in factories.items():
             first = phase1[alias][0]
-            fix = _kpi(f"{alias}-s1", "site", "day", _day(*first), final=True, kwh=1234.5, mark=mark)
+            fix = kpi(f"{alias}-s1", "site", "day", midnight_ms(*first), final=True, kwh=1234.5, mark=mark)
             sent[alias].append(fix)
-            _produce(settings, TOPIC_KPIS, [fix])
+            produce(settings, TOPIC_KPIS, [fix])
         _exported_all()
         time.sleep(max(0.0, killed + OUTAGE_S - 5 - time.monotonic()))
         _wait_for_kwh(city, database, at_kill, timeout_s=1)  # nothing crossed while the link was down
         time.sleep(max(0.0, killed + OUTAGE_S - time.monotonic()))
-        mm2 = _mirror(factories, city, tmp_path)
+        mm2 = mirror(factories, city, tmp_path)
         _wait_for_kwh(city, database, _expected_kwh(sent), timeout_s=90)
         print(f"chain: resumed, all at the city after {time.monotonic() - began:.0f} s")
     finally:
@@ -457,7 +292,7 @@ def _check_the_chain(
                 "window_not_allowed": days,
             }, stats
             assert stats.dropped_fields > 0 and stats.dead_letters == 0, stats
-            at_factory = _read_all(settings.kafka_bootstrap, [TOPIC_EXPORT])[TOPIC_EXPORT]
+            at_factory = read_all(settings.kafka_bootstrap, [TOPIC_EXPORT])[TOPIC_EXPORT]
             mine = {(m.key, m.value) for m in at_factory if m.key and m.key.startswith(f"{alias}/".encode())}
             assert mine == expected[alias], f"{alias}: brain.export differs from the allowlist's output"
             for m in at_factory:  # the union of both factories' brain.export, as the batch reads it
@@ -465,12 +300,12 @@ def _check_the_chain(
 
     # MM2 wrote nothing into a factory (no herder of a disabled flow, offset syncs at the city)
     for alias, settings in factories.items():
-        names = _topic_names(settings.kafka_bootstrap)
+        names = topic_names(settings.kafka_bootstrap)
         assert not [t for t in names if any(x in t for x in factories)], (alias, sorted(names))
-    fresh = _topic_names(factories[list(factories)[1]].kafka_bootstrap)  # the private factory's
+    fresh = topic_names(factories[list(factories)[1]].kafka_bootstrap)  # the private factory's
     assert not [t for t in fresh if t.startswith("mm2-") or "heartbeats" in t], sorted(fresh)
 
-    everything = _read_all(city.kafka_bootstrap)
+    everything = read_all(city.kafka_bootstrap)
     topics = sorted(everything)
     print(f"chain: city topics {topics}")
     # (a) every export reached the city on its enterprise's topic; the city service = `brain city`
@@ -481,7 +316,7 @@ def _check_the_chain(
     want_kwh = _expected_kwh(sent)
     for period in PERIODS:
         batch = _batch(register_path, union, period, tmp_path / f"batch-{period}.jsonl")
-        got = _city_rows(city, database, period)
+        got = city_rows(city, database, period)
         assert set(got) == set(batch) == set(factories), period
         for enterprise, row in batch.items():
             assert got[enterprise].get("class") == row["class"], (period, enterprise)
@@ -498,10 +333,15 @@ def _check_the_chain(
     carrying = sorted(t for t, messages in everything.items() if messages)
     assert not [t for t in carrying if not CITY_TOPICS.match(t)], carrying  # brain.readings etc. are empty
     needle = mark.encode()
+    # the scan finds the marker where it is: every record given to the private factory carries it
+    private = factories[list(factories)[1]].kafka_bootstrap
+    at_home = read_all(private, [TOPIC_KPIS, TOPIC_READINGS])
+    given = sent[list(factories)[1]]
+    readings = sum(1 for r in given if r["window"] == "1m")  # one reading per day, as one 1m record
+    assert sum(carries(m, needle) for ms in at_home.values() for m in ms) == len(given) + readings
     for topic, messages in everything.items():
         for m in messages:
-            blobs = [m.key or b"", m.value or b"", *(v or b"" for _, v in m.headers or ())]
-            assert not any(needle in blob for blob in blobs), f"{topic}@{m.offset} carries a forbidden record"
+            assert not carries(m, needle), f"{topic}@{m.offset} carries a forbidden record"
             if not topic.endswith(".brain.export"):
                 continue
             try:
