@@ -97,6 +97,14 @@ def city_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStac
     yield from start_private_stack(tmp_path_factory, "kafka")
 
 
+@pytest.fixture
+def city_database(stack: Settings) -> Iterator[str]:
+    """The city's own InfluxDB database on the shared server, dropped after the test (pass or fail)."""
+    name = f"brain_city_{uuid.uuid4().hex[:8]}"
+    yield name
+    influxql(stack.influx_url, f'DROP DATABASE "{name}"', token=stack.influx_token)
+
+
 def _wait_for_kwh(
     settings: Settings, database: str, want: dict[str, dict[str, float]], timeout_s: float
 ) -> None:
@@ -151,7 +159,7 @@ def _batch(register_path: Path, exports: Path, period: str, out: Path) -> dict[s
 
 
 def test_two_factories_mirror_through_a_60s_outage_to_the_city(
-    stack: Settings, private_stack: PrivateStack, city_kafka: PrivateStack, tmp_path: Path
+    stack: Settings, private_stack: PrivateStack, city_kafka: PrivateStack, city_database: str, tmp_path: Path
 ) -> None:
     began = time.monotonic()
     run = uuid.uuid4().hex[:8]
@@ -162,7 +170,7 @@ def test_two_factories_mirror_through_a_60s_outage_to_the_city(
     register = parse_register(data, "chain")
     register_path = tmp_path / "register.yaml"
     register_path.write_text(yaml.safe_dump(data))
-    database = f"brain_city_{run}"
+    database = city_database
     city = dataclasses.replace(
         city_kafka.settings,
         influx_url=stack.influx_url,
@@ -257,12 +265,9 @@ def test_two_factories_mirror_through_a_60s_outage_to_the_city(
             stop.set()
         for t in threads:
             t.join(timeout=30)
-    try:
-        assert not failed, f"a service failed: {failed[0]!r}"
-        assert not any(t.is_alive() for t in threads), "a service did not stop"
-        _check_the_chain(factories, city, register_path, database, sent, exporters, counters, mark, tmp_path)
-    finally:
-        influxql(stack.influx_url, f'DROP DATABASE "{database}"', token=stack.influx_token)
+    assert not failed, f"a service failed: {failed[0]!r}"
+    assert not any(t.is_alive() for t in threads), "a service did not stop"
+    _check_the_chain(factories, city, register_path, database, sent, exporters, counters, mark, tmp_path)
     print(f"chain: {time.monotonic() - began:.0f} s in all")
 
 
