@@ -31,7 +31,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", default=str(DEFAULT_CONFIG), help="plant config (default the Suzhou demo)"
     )
-    parser.add_argument("--seconds", type=float, default=180, help="how long the demo runs (default 180)")
+    parser.add_argument(
+        "--seconds", type=float, help="how long the simulation runs (default 180; with --park 60)"
+    )
+    parser.add_argument(
+        "--park",
+        action="store_true",
+        help="the city side: two live factories and twelve recorded enterprises (docs/CITY.md)",
+    )
     parser.add_argument("--speed", type=float, default=60, help="simulated seconds per second (default 60)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--run-dir", default=".stack/demo", help="logs of the services (default .stack/demo)")
@@ -54,6 +61,12 @@ def simulated_start(now: dt.datetime, duration: dt.timedelta) -> dt.datetime:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.park:
+        from brain.demo.park import run_park
+
+        return run_park(args)
+    if args.seconds is None:
+        args.seconds = 180.0
     from brain.plant import load_plant
 
     settings = Settings.from_env()
