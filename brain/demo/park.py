@@ -269,7 +269,8 @@ def _factory(f: Factory, c: Cluster, site: str, run_dir: Path, run_id: str, star
     return build_pipeline(
         run_dir / f.enterprise, f.config,
         bridges=[Bridge(f"{name}-bridge", site=site, session_expiry_s=60, status_interval_s=None)],
-        processors=Processors(name, start_at="latest", stats_interval_s=None),
+        # a short replay: a short grace and idle timeout (as the e2e tests), so the day closes soon
+        processors=Processors(name, start_at="latest", grace_s=5, idle_timeout_s=10, stats_interval_s=None),
         sink=Sink(f"{name}-sink", status_interval_s=None, start_at_end=(TOPIC_KPIS,)),
         export=Export(f"{name}-export", start_at_end=True),
         simulator=simulator,
@@ -350,16 +351,16 @@ def run_park(args: Any) -> int:
             return 1
         up = ", ".join(f"{c.enterprise} {c.bootstrap}" for c in clusters)
         print(f"park: factory clusters up ({up}) in {time.monotonic() - began:.0f} s", flush=True)
+        since = {t: end_offsets(settings, t) for t in (f"{c.enterprise}.{TOPIC_EXPORT}" for c in clusters)}
+        forget_mirror_progress(settings, [c.enterprise for c in clusters])
+        pipes.append(_city_services(run_dir, run_id, clusters, settings))
+        pipes[0].start_all()  # MM2 takes a while to start: first
         for c in clusters:  # what each factory exported before today: on its own brain.export
             ensure_topics(replace(settings, kafka_bootstrap=c.bootstrap), {TOPIC_EXPORT: EXPORT_PARTITIONS})
             _produce(c.bootstrap, TOPIC_EXPORT, history.get(c.enterprise, []), settings)
         sent = replay_city(settings, others)
         print(f"park: recorded exports replayed into the city: {sum(sent.values())} records on {len(sent)} "
               f"topics ({len(others) - len(sent)} held them already)", flush=True)  # fmt: skip
-        since = {t: end_offsets(settings, t) for t in (f"{c.enterprise}.{TOPIC_EXPORT}" for c in clusters)}
-        forget_mirror_progress(settings, [c.enterprise for c in clusters])
-        pipes.append(_city_services(run_dir, run_id, clusters, settings))
-        pipes[0].start_all()
         factories = [_factory(f, c, plants[f.enterprise].sites[0].id, run_dir, run_id, start, speed, settings)
                      for f, c in zip(FACTORIES, clusters, strict=True)]  # fmt: skip
         pipes += factories
@@ -383,8 +384,11 @@ def run_park(args: Any) -> int:
     finally:
         stop.set()
         print("park: stopping the services and the factory clusters ...", flush=True)
-        for pipe in pipes[1:] + pipes[:1]:  # the factories first, then MM2 and the city
+        for pipe in pipes[1:]:  # the factories first, then the city and MM2 (a kill is safe for it)
             pipe.stop_all()
+        if pipes:
+            pipes[0].stop("city")
+            pipes[0].stop("mirror", timeout_s=5)
         for p in [c.ctl("down") for c in clusters if c.root.exists()]:
             p.wait(120)
         for c in clusters:  # the clusters were this run's: their data goes, their logs stay
