@@ -198,34 +198,40 @@ def replay_city(settings: Settings, others: Mapping[str, list]) -> dict[str, int
     return sent
 
 
-def live_days_at_city(settings: Settings, since: Mapping[str, dict[int, int]], day_ms: int) -> set[str]:
-    """The live enterprises whose final site `day` record of the live day reached the city topic
-    since the run began (`since`: topic -> partition -> offset at the start)."""
+def read_topics(settings: Settings, topics: Iterable[str], since: Mapping[str, dict[int, int]] | None = None
+                ) -> list[dict[str, Any]]:  # fmt: skip
+    """The JSON records on `topics` from `since` (topic -> partition -> offset; else the beginning)
+    to their current end."""
     from kafka import KafkaConsumer, TopicPartition
 
-    found: set[str] = set()
+    out: list[dict[str, Any]] = []
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
                              group_id=None, **settings.kafka_kwargs())  # fmt: skip
     try:
-        for topic, offsets in since.items():
-            parts = consumer.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in sorted(parts)]
-            if not tps:
-                continue
-            consumer.assign(tps)
-            ends = consumer.end_offsets(tps)
-            for tp in tps:
-                consumer.seek(tp, offsets.get(tp.partition, 0))
-            deadline = time.monotonic() + 10
-            while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
-                for batch in consumer.poll(timeout_ms=500, max_records=5000).values():
-                    for m in batch:
-                        r = json.loads(m.value)
-                        if r.get("scope") == "site" and r.get("window") == "day" and r.get("start") == day_ms:
-                            found.add(topic.removesuffix(f".{TOPIC_EXPORT}"))
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        if not tps:
+            return out
+        consumer.assign(tps)
+        ends = consumer.end_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, (since or {}).get(tp.topic, {}).get(tp.partition, 0))
+        deadline = time.monotonic() + 30
+        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
+            for tp, batch in consumer.poll(timeout_ms=500, max_records=10_000).items():
+                out += [json.loads(m.value) for m in batch if m.offset < ends[tp]]
     finally:
         consumer.close()
-    return found
+    return out
+
+
+def live_days_at_city(settings: Settings, since: Mapping[str, dict[int, int]], day_ms: int) -> set[str]:
+    """The live enterprises whose final site `day` record of the live day reached the city topic
+    since the run began (`since`: topic -> partition -> offset at the start)."""
+    return {
+        r["enterprise"]
+        for r in read_topics(settings, since, since)
+        if r.get("scope") == "site" and r.get("window") == "day" and r.get("start") == day_ms
+    }
 
 
 def forget_mirror_progress(settings: Settings, aliases: Iterable[str], timeout_s: float = 60) -> list[str]:
@@ -399,12 +405,21 @@ def run_park(args: Any) -> int:
 def _report(settings: Settings, register: Register, start: dt.datetime, began: float, run_dir: Path,
             stop: threading.Event) -> bool:  # fmt: skip
     """Wait for the city's rows of the live day's month, then print the year's ranking and where to look."""
+    from brain.city.evaluate import evaluate
+
     live = [f.enterprise for f in FACTORIES]
     month = f"{start.year:04d}-{start.month:02d}"
-    deadline = time.monotonic() + 30
+    # the month's kWh the city must show once it evaluated what reached it: `brain city`'s on its topics
+    records = read_topics(settings, [f"{e}.{TOPIC_EXPORT}" for e in live])
+    want = {r["enterprise"]: r["kwh"] for r in evaluate(register, records, start.year, month).enterprises}
+    deadline = time.monotonic() + 60
     rows: list[dict[str, Any]] = []
     while not stop.is_set() and time.monotonic() < deadline:
-        rows = [r for r in city_rows(settings, month, live) if (r.get("days") or 0) >= 1]
+        rows = [
+            r
+            for r in city_rows(settings, month, live)
+            if abs((r.get("kwh") or 0) - want[r["enterprise"]]) < 1e-6
+        ]
         if len(rows) == len(live):
             break
         stop.wait(CITY_INTERVAL_S)

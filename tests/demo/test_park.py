@@ -8,7 +8,6 @@ The park's points are deleted from brain_city first, so no earlier run's rows ca
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import subprocess
@@ -21,7 +20,7 @@ import pytest
 from brain.city.evaluate import evaluate
 from brain.city.influx import CITY_DATABASE
 from brain.city.register import load_register
-from brain.demo.park import FACTORIES, REGISTER, city_rows
+from brain.demo.park import FACTORIES, REGISTER, city_rows, read_topics
 from brain.demo.park_record import LIVE, TZ
 from brain.kafka_offsets import end_offsets
 from brain.plant import load_plant
@@ -30,29 +29,6 @@ from brain.settings import KPI_DATABASE, TOPIC_EXPORT, Settings
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.timeout(480)]
 ROOT = Path(__file__).resolve().parents[2]
 COMPARED = ("kwh", "tce", "co2_t", "tax_per_mu", "tax_per_tce", "oee", "dq_completeness", "score", "rank")
-
-
-def _records(
-    stack: Settings, topics: list[str], since: dict[str, dict[int, int]] | None = None
-) -> list[dict]:
-    """Every record on `topics` (from `since` offsets, else the beginning) up to their current end."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False, group_id=None)
-    out: list[dict] = []
-    try:
-        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(tps)
-        ends = consumer.end_offsets(tps)
-        for tp in tps:
-            consumer.seek(tp, (since or {}).get(tp.topic, {}).get(tp.partition, 0))
-        deadline = time.monotonic() + 60
-        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
-            for tp, batch in consumer.poll(timeout_ms=500, max_records=10_000).items():
-                out += [json.loads(m.value) for m in batch if m.offset < ends[tp]]
-    finally:
-        consumer.close()
-    return out
 
 
 def _delete(stack: Settings, bucket: str, tag: str, values: set[str]) -> None:
@@ -106,14 +82,14 @@ def test_the_park_ranks_live_and_recorded_enterprises_in_the_city_influxdb(
     # this run's live day reached the city by MM2 and is in the live enterprises' month
     day = dt.date(int(night.group(1)), int(night.group(2)), int(night.group(3)))
     day_ms = int(dt.datetime.combine(day, dt.time(0), tzinfo=TZ).timestamp() * 1000)
-    new = [r for r in _records(stack, live_topics, since) if r["scope"] == "site" and r["window"] == "day"]
+    new = [r for r in read_topics(stack, live_topics, since) if r["scope"] == "site" and r["window"] == "day"]
     assert {r["enterprise"] for r in new if r["start"] == day_ms} == set(LIVE)
     months = {r["enterprise"]: r for r in city_rows(stack, month, LIVE)}
     for e in LIVE:
         assert months[e]["days"] >= 1 and months[e]["kwh"] > 0, months.get(e)
 
     # stream = batch: brain city's evaluation of every record on the park's city topics
-    records = _records(stack, [f"{e}.{TOPIC_EXPORT}" for e in ids])
+    records = read_topics(stack, [f"{e}.{TOPIC_EXPORT}" for e in ids])
     want = {r["enterprise"]: r for r in evaluate(register, records, 2026).enterprises}
     for e in ids:
         for name in COMPARED:
