@@ -101,8 +101,11 @@ def default_libs() -> Path:
     return cache / f"kafka-mirror-{read_versions()['KAFKA_VERSION']}" / "libs"
 
 
-def java_argv(libs: Path, properties: Path, heap: str = "-Xmx256m") -> list[str]:
-    return [shutil.which("java") or "java", heap, "-cp", f"{libs}/*", MAIN_CLASS, str(properties)]
+def java_argv(libs: Path, properties: Path, heap: str = "-Xmx256m", target: str | None = None) -> list[str]:
+    """The JVM command line. `target`: MM2's `--clusters`, so this node runs only the flows into
+    the city (N herders for N factories; without it also a heartbeat herder for every other pair)."""
+    argv = [shutil.which("java") or "java", heap, "-cp", f"{libs}/*", MAIN_CLASS, str(properties)]
+    return argv + (["--clusters", target] if target else [])
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -141,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     work.mkdir(parents=True, exist_ok=True)
     properties = work / "mm2.properties"
     properties.write_text(text)
-    argv = java_argv(libs, properties)
+    argv = java_argv(libs, properties, target=target[0])
     sys.stdout.flush()
     os.execvp(argv[0], argv)  # the JVM replaces us: signals (SIGTERM, SIGKILL) reach MM2 itself
     return 0  # pragma: no cover
