@@ -37,7 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--park",
         action="store_true",
-        help="the city side: two live factories and twelve recorded enterprises (docs/CITY.md)",
+        help="the city side: two live factories and twelve recorded enterprises (docs/CITY.md); "
+        "its own plant configs and speed (--config, --speed do not apply)",
     )
     parser.add_argument("--speed", type=float, default=60, help="simulated seconds per second (default 60)")
     parser.add_argument("--seed", type=int, default=7)

@@ -266,12 +266,12 @@ def _city_services(run_dir: Path, run_id: str, clusters: list[Cluster], settings
 
 
 def _factory(f: Factory, c: Cluster, site: str, run_dir: Path, run_id: str, start: dt.datetime, speed: float,
-             settings: Settings) -> Pipeline:  # fmt: skip
+             seed: int, settings: Settings) -> Pipeline:  # fmt: skip
     """A factory's pipeline on its own cluster: bridge (its site), processors, sink, export, simulator."""
     name = f"park-{f.enterprise}-{run_id}"
     duration = f"{int(NIGHT.total_seconds())}s"
-    simulator = ["--seed", "16", "--start", start.isoformat(), "--duration", duration, "--speed", str(speed),
-                 "--form", "mixed", "--quiet", "--client-id", f"{name}-sim"]  # fmt: skip
+    simulator = ["--seed", str(seed), "--start", start.isoformat(), "--duration", duration, "--speed",
+                 str(speed), "--form", "mixed", "--quiet", "--client-id", f"{name}-sim"]  # fmt: skip
     return build_pipeline(
         run_dir / f.enterprise, f.config,
         bridges=[Bridge(f"{name}-bridge", site=site, session_expiry_s=60, status_interval_s=None)],
@@ -367,8 +367,9 @@ def run_park(args: Any) -> int:
         sent = replay_city(settings, others)
         print(f"park: recorded exports replayed into the city: {sum(sent.values())} records on {len(sent)} "
               f"topics ({len(others) - len(sent)} held them already)", flush=True)  # fmt: skip
-        factories = [_factory(f, c, plants[f.enterprise].sites[0].id, run_dir, run_id, start, speed, settings)
-                     for f, c in zip(FACTORIES, clusters, strict=True)]  # fmt: skip
+        sites = [plants[f.enterprise].sites[0].id for f in FACTORIES]
+        factories = [_factory(f, c, site, run_dir, run_id, start, speed, args.seed, settings)
+                     for f, c, site in zip(FACTORIES, clusters, sites, strict=True)]  # fmt: skip
         pipes += factories
         problem = _started(factories)
         if problem:
