@@ -96,4 +96,36 @@ def test_the_park_ranks_live_and_recorded_enterprises_in_the_city_influxdb(
             got, exp = year[e].get(name), want[e][name]
             assert (got is None and exp is None) or got == pytest.approx(exp, rel=1e-9), (e, name, got, exp)
         assert year[e]["class"] == want[e]["class"]
+    _check_city_dashboards(stack, ids)
     print(f"\npark demo: {len(ranked)} ranked in brain_city, {len(records)} city records, {took:.0f} s")
+
+
+def _check_city_dashboards(stack: Settings, ids: list[str]) -> None:
+    """Where the demo says to look: every city dashboard query runs on the park's points and returns
+    rows; the ranking panel lists the park's enterprises."""
+    from influxdb_client import InfluxDBClient
+
+    from dashboards import city, queries
+
+    now = dt.datetime.now(dt.UTC)
+    variables = {"period": "2026", "park": "wujiang-demo", "sector": "cnc"}
+    empty, errors, seen = [], [], set()
+    with InfluxDBClient(url=stack.influx_url, token=stack.influx_token or "x:x", org=stack.influx_org) as c:
+        for d in city.DASHBOARDS:
+            for name, query in queries.all_queries(d):
+                flux = queries.substitute(query, variables=variables, start=now - dt.timedelta(days=730),
+                                          stop=now + dt.timedelta(minutes=5))  # fmt: skip
+                try:
+                    rows = [
+                        dict(r.values)
+                        for t in c.query_api().query(flux, org=stack.influx_org)
+                        for r in t.records
+                    ]
+                except Exception as exc:  # reported with the query's name
+                    errors.append(f"{name}: {str(exc)[:300]}")
+                    continue
+                if not rows:
+                    empty.append(name)
+                seen |= {r.get("enterprise") for r in rows}
+    assert not errors and not empty, (errors, empty)
+    assert set(ids) <= seen, sorted(set(ids) - seen)
