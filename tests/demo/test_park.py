@@ -20,7 +20,8 @@ import pytest
 from brain.city.evaluate import evaluate
 from brain.city.influx import CITY_DATABASE
 from brain.city.register import load_register
-from brain.demo.park import FACTORIES, REGISTER, city_rows, read_topics
+from brain.demo.park import FACTORIES, REGISTER
+from brain.demo.park_io import city_rows, read_topics
 from brain.demo.park_record import LIVE, TZ
 from brain.kafka_offsets import end_offsets
 from brain.plant import load_plant
