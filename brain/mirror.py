@@ -140,10 +140,17 @@ logger.plugins.level = WARN
 
 
 def java_argv(
-    libs: Path, properties: Path, heap: str = "-Xmx256m", log_config: Path | None = None
+    libs: Path,
+    properties: Path,
+    heap: str = "-Xmx256m",
+    log_config: Path | None = None,
+    target: str | None = None,
 ) -> list[str]:
+    """The JVM command line. `target`: MM2's `--clusters`, so this node runs only the flows into
+    the city (N herders for N factories; without it also a heartbeat herder for every other pair)."""
     logs = [f"-Dlog4j2.configurationFile={log_config}"] if log_config else []
-    return [shutil.which("java") or "java", heap, *logs, "-cp", f"{libs}/*", MAIN_CLASS, str(properties)]
+    argv = [shutil.which("java") or "java", heap, *logs, "-cp", f"{libs}/*", MAIN_CLASS, str(properties)]
+    return argv + (["--clusters", target] if target else [])
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -184,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     properties.write_text(text)
     log_config = work / "log4j2.properties"
     log_config.write_text(LOG4J2)
-    argv = java_argv(libs, properties, log_config=log_config)
+    argv = java_argv(libs, properties, log_config=log_config, target=target[0])
     sys.stdout.flush()
     os.execvp(argv[0], argv)  # the JVM replaces us: signals (SIGTERM, SIGKILL) reach MM2 itself
     return 0  # pragma: no cover

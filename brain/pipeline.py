@@ -284,6 +284,21 @@ class Sink:
         return ["sink", *flags, *topics]
 
 
+@dataclass(frozen=True, slots=True)
+class Export:
+    """`brain export` (the plant config's `export` allowlist, brain.kpis -> brain.export).
+    `start_at_end`: commit the group at the end of brain.kpis first (a new group exports only
+    what comes next, not every final record the topic still holds)."""
+
+    group: str
+    status_interval_s: float | None = None
+    start_at_end: bool = False
+
+    def argv(self, config: Path) -> list[str]:
+        flags = _flags(group=self.group, status_interval=self.status_interval_s)
+        return ["export", "--config", str(config), *flags]
+
+
 def build_pipeline(
     run_dir: Path,
     config: Path | str,
@@ -292,13 +307,14 @@ def build_pipeline(
     processors: Processors | None = None,
     alerts: Alerts | None = None,
     sink: Sink | None = None,
+    export: Export | None = None,
     simulator: Sequence[str] | None = None,
     settings: Any = None,
     env: Mapping[str, str] | None = None,
 ) -> Pipeline:
     """The platform's services for one plant config, in start order (bridges, processors, alerts,
-    sink, simulator: `simulate` flags after `--config`), not started. `settings`
-    (brain.settings.Settings) is needed when the sink starts at the end of its topics."""
+    sink, export, simulator: `simulate` flags after `--config`), not started. `settings`
+    (brain.settings.Settings) is needed when the sink or the export starts at the end of its topics."""
     config = Path(config)
     pipe = Pipeline(run_dir, env=None if env is None else dict(env))
     for bridge in bridges:
@@ -324,6 +340,15 @@ def build_pipeline(
                 raise ValueError("build_pipeline: a sink that starts at the end needs `settings`")
             start_new_group_at_end(settings, sink.group, list(sink.start_at_end))
         pipe.add("sink", sink.argv())
+    if export is not None:
+        if export.start_at_end:
+            from brain.kafka_offsets import start_new_group_at_end
+            from brain.settings import TOPIC_KPIS
+
+            if settings is None:
+                raise ValueError("build_pipeline: an export that starts at the end needs `settings`")
+            start_new_group_at_end(settings, export.group, [TOPIC_KPIS])
+        pipe.add("export", export.argv(config))
     if simulator is not None:
         pipe.add("simulator", ["simulate", "--config", str(config), *simulator])
     return pipe

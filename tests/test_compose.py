@@ -62,7 +62,7 @@ def test_depends_on_targets_exist_with_valid_conditions(compose) -> None:
                 assert condition == "service_started", f"{name}: unknown condition {condition!r}"
 
 
-APP_SERVICES = ("bridge", "processors", "sink", "simulator", "influx-init")
+APP_SERVICES = ("bridge", "processors", "sink", "export", "simulator", "influx-init")
 
 
 def test_app_services_are_the_expected_ones(compose) -> None:
@@ -96,6 +96,8 @@ def test_long_running_services_restart_and_the_demo_is_a_profile(compose) -> Non
     for name in ("mosquitto", "kafka", "influxdb", "grafana", "bridge", "processors", "sink"):
         assert services[name]["restart"] == "unless-stopped", name
     assert services["simulator"]["profiles"] == ["demo"]
+    assert services["export"]["profiles"] == ["demo", "export"]  # only a plant with `export` runs it
+    assert services["export"]["restart"] == "unless-stopped"
     for name in ("mosquitto", "kafka", "influxdb", "grafana"):
         assert "healthcheck" in services[name], name
 

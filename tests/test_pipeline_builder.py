@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from brain.pipeline import Alerts, Bridge, Processors, Sink, build_pipeline
+from brain.pipeline import Alerts, Bridge, Export, Processors, Sink, build_pipeline
 
 CONFIG = Path("plant.yaml")
 
@@ -20,9 +20,10 @@ def test_rows_give_the_command_lines(tmp_path: Path) -> None:
         processors=Processors("app", start_at="earliest", grace_s=5, windows=("1m", "1h"), workers=2),
         alerts=Alerts("app-alerts", from_beginning=True),
         sink=Sink("g", topics=("kpis=brain.kpis",), flush_ms=300),
+        export=Export("x", status_interval_s=30),
         simulator=["--seed", "7"],
     )
-    assert list(pipe.services) == ["bridge", "processors", "alerts", "sink", "simulator"]  # start order
+    assert list(pipe.services) == ["bridge", "processors", "alerts", "sink", "export", "simulator"]  # order
     args = {name: s.args for name, s in pipe.services.items()}
     assert args["bridge"] == [
         *(
@@ -45,6 +46,7 @@ def test_rows_give_the_command_lines(tmp_path: Path) -> None:
                               "--app-id", "app-alerts", "--from-beginning"]  # fmt: skip
     assert args["sink"] == ["sink", "--group", "g", "--flush-ms", "300", "--status-interval", "5",
                             "--topics", "kpis=brain.kpis"]  # fmt: skip
+    assert args["export"] == ["export", "--config", "plant.yaml", "--group", "x", "--status-interval", "30"]
     assert args["simulator"] == ["simulate", "--config", "plant.yaml", "--seed", "7"]
 
 
@@ -65,3 +67,5 @@ def test_services_starting_at_the_end_need_settings(tmp_path: Path) -> None:
         build_pipeline(tmp_path, CONFIG, sink=Sink("g", start_at_end=("brain.kpis",)))
     with pytest.raises(ValueError, match="need `settings`"):
         build_pipeline(tmp_path, CONFIG, processors=Processors("app", start_at="latest"))
+    with pytest.raises(ValueError, match="needs `settings`"):
+        build_pipeline(tmp_path, CONFIG, export=Export("x", start_at_end=True))

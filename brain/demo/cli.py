@@ -1,4 +1,6 @@
-"""`brain demo`: bridge, processors, sink and alerts on a simulated Suzhou factory, for a bounded time.
+"""`brain demo`: bridge, processors, sink, alerts and (for a plant config with an `export` key) the
+export to the city, on a simulated Suzhou factory, for a bounded time. `brain demo --park`: the
+city side end to end (brain/demo/park.py).
 
 The simulator replays a weekday morning at `--speed` (60: an hour a minute) with event timestamps,
 so KPIs for every line appear within the first minute. The processors and alerts run under app
@@ -19,8 +21,8 @@ from pathlib import Path
 
 from brain.demo.view import LiveState, render
 from brain.health import problems
-from brain.pipeline import Alerts, Bridge, Processors, Sink, build_pipeline
-from brain.settings import TOPIC_ALERTS, TOPIC_KPIS, TOPIC_READINGS, Settings
+from brain.pipeline import Alerts, Bridge, Export, Processors, Sink, build_pipeline
+from brain.settings import TOPIC_ALERTS, TOPIC_EXPORT, TOPIC_KPIS, TOPIC_READINGS, Settings
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "suzhou-demo.yaml"
 
@@ -29,7 +31,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", default=str(DEFAULT_CONFIG), help="plant config (default the Suzhou demo)"
     )
-    parser.add_argument("--seconds", type=float, default=180, help="how long the demo runs (default 180)")
+    parser.add_argument(
+        "--seconds", type=float, help="how long the simulation runs (default 180; with --park 60)"
+    )
+    parser.add_argument(
+        "--park",
+        action="store_true",
+        help="the city side: two live factories and twelve recorded enterprises (docs/CITY.md); "
+        "its own plant configs and speed (--config, --speed do not apply)",
+    )
     parser.add_argument("--speed", type=float, default=60, help="simulated seconds per second (default 60)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--run-dir", default=".stack/demo", help="logs of the services (default .stack/demo)")
@@ -52,6 +62,12 @@ def simulated_start(now: dt.datetime, duration: dt.timedelta) -> dt.datetime:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.park:
+        from brain.demo.park import run_park
+
+        return run_park(args)
+    if args.seconds is None:
+        args.seconds = 180.0
     from brain.plant import load_plant
 
     settings = Settings.from_env()
@@ -91,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
             status_interval_s=None,
             start_at_end=(TOPIC_READINGS, TOPIC_KPIS, TOPIC_ALERTS),
         ),
+        # what leaves for the city (docs/FEDERATION.md): a group of this run at the end of brain.kpis
+        export=None if plant.export is None else Export(f"brain-demo-export-{run_id}", start_at_end=True),
         simulator=simulator,
         settings=settings,
     )
@@ -108,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
     began = time.monotonic()
     try:
         watcher.start()
-        for name in ("bridge", "processors", "alerts", "sink"):
-            pipeline.start(name)
+        for name in pipeline.services:
+            if name != "simulator":
+                pipeline.start(name)
         if not pipeline.wait_for_log("processors", "process.assigned", timeout_s=90):
             print("demo: the processors did not get their partitions; see " + str(run_dir), file=sys.stderr)
             return 1
@@ -154,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _watch(settings: Settings, state: LiveState, stop: threading.Event) -> None:
-    """Fold brain.kpis and brain.alerts from their current end into the live state."""
+    """Fold brain.kpis, brain.alerts and brain.export from their current end into the live state."""
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(
@@ -163,7 +182,8 @@ def _watch(settings: Settings, state: LiveState, stop: threading.Event) -> None:
         group_id=None,
         **settings.kafka_kwargs(),
     )
-    partitions = [tp for topic in (TOPIC_KPIS, TOPIC_ALERTS) for tp in _partitions(consumer, topic)]
+    topics = (TOPIC_KPIS, TOPIC_ALERTS, TOPIC_EXPORT)
+    partitions = [tp for topic in topics for tp in _partitions(consumer, topic)]
     consumer.assign(partitions)
     consumer.seek_to_end(*partitions)
     for tp in partitions:
@@ -176,7 +196,10 @@ def _watch(settings: Settings, state: LiveState, stop: threading.Event) -> None:
                         value = json.loads(record.value)
                     except ValueError:
                         continue
-                    (state.add_kpi if tp.topic == TOPIC_KPIS else state.add_alert)(value)
+                    if tp.topic == TOPIC_EXPORT:
+                        state.add_export(value)
+                    else:
+                        (state.add_kpi if tp.topic == TOPIC_KPIS else state.add_alert)(value)
     finally:
         consumer.close()
 
@@ -195,7 +218,8 @@ Where the data is:
             e.g. curl -s {settings.influx_url}/api/v2/query -H 'Content-Type: application/vnd.flux' \\
                  -d 'from(bucket:"brain_kpi") |> range(start:-1d) |> filter(fn:(r)=>r._measurement=="oee" \\
                      and r.scope=="line" and r.window=="1h" and r._field=="oee")'
-  Kafka     {settings.kafka_bootstrap}  topics brain.readings, brain.kpis, brain.alerts, brain.deadletter
+  Kafka     {settings.kafka_bootstrap}  topics brain.readings, brain.kpis, brain.alerts, brain.deadletter,
+            brain.export (what leaves for the city, with an `export` key: `brain demo --park` shows the city)
   Grafana   with Docker: `brain secrets init && docker compose up` -> http://localhost:3000 (docs/DOCKER.md)
   Logs      {run_dir}
 The servers keep running: `make down` (or `brain stack down`) stops them.""")

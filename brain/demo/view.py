@@ -25,6 +25,7 @@ class LiveState:
     losses: Losses = field(default_factory=Losses)  # the top loss of each line (brain/demo/losses.py)
     kpi_records: int = 0
     alert_events: int = 0
+    export_records: int = 0  # records on brain.export (the plant's allowlist, `brain export`)
     # The replayed period ends here (epoch ms): Sparkplug DEATHs at the end of the run are stamped
     # with the receive time, i.e. the real now, and open windows far after the replayed morning.
     until_ms: int | None = None
@@ -46,6 +47,10 @@ class LiveState:
         """A per-reason loss record (brain.losses)."""
         if self.until_ms is None or record.get("start", 0) < self.until_ms:
             self.losses.add_loss(record)
+
+    def add_export(self, record: dict[str, Any]) -> None:
+        """A record the factory exported for the city (only counted: it is a KPI record seen already)."""
+        self.export_records += 1
 
     def add_alert(self, event: dict[str, Any]) -> None:
         self.alert_events += 1
@@ -101,7 +106,7 @@ def render(
     packs = tuple(packs)
     rows = [
         f"Industrial Brain demo — {elapsed_s:4.0f}/{total_s:.0f} s   KPI records: {state.kpi_records:,}   "
-        f"alert events: {state.alert_events}",
+        f"alert events: {state.alert_events}   exported: {state.export_records}",
         "",
         f"{'site/line':<18}{'15 min from':<13}{'OEE':>7}{'A':>8}{'P':>8}{'Q':>8}{'output':>9}"
         f"{'kWh':>9}{'demand kW':>11}{'final':>7}",

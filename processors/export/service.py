@@ -84,6 +84,9 @@ class Exporter:
             max_poll_records=self.options.batch_size,
             session_timeout_ms=self.options.session_timeout_ms,
             heartbeat_interval_ms=max(1000, self.options.session_timeout_ms // 4),
+            # a join answered before brain.kpis had partition metadata (a fresh cluster) assigns
+            # nothing until the next metadata refresh: 10 s, not kafka-python's 5 min
+            metadata_max_age_ms=10_000,
             **self.settings.kafka_kwargs(),
         )
 

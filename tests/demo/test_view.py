@@ -150,3 +150,12 @@ def test_no_losses_no_row() -> None:
     state = LiveState()
     state.add_kpi(_line_record(1_000_000, 0.7))
     assert "top loss" not in render(state, tz=TZ, elapsed_s=1, total_s=2)
+
+
+def test_the_header_counts_what_the_factory_exported() -> None:
+    state = LiveState()
+    state.add_kpi(_line_record(1_000_000, 0.7, window="1h", final=True))
+    state.add_export({**_line_record(1_000_000, 0.7, window="1h", final=True), "enterprise": "e1"})
+    screen = render(state, tz=TZ, elapsed_s=10, total_s=100)
+    assert state.export_records == 1 and state.kpi_records == 1
+    assert "exported: 1" in screen.splitlines()[0]

@@ -33,7 +33,7 @@ import orjson
 import yaml
 
 from brain.kafka_offsets import end_offsets as end_offsets  # re-exported for the tests
-from brain.pipeline import Bridge, Pipeline, Processors, Sink, build_pipeline
+from brain.pipeline import Bridge, Export, Pipeline, Processors, Sink, build_pipeline
 from brain.plant import Plant
 from brain.settings import KPI_DATABASE, TOPIC_KPIS, TOPIC_READINGS, Settings
 from brain.vocabulary import KPI_IDENTITY_FIELDS, KPI_QUANTITY_FIELDS, KPI_RECORD_FIELDS, KPI_TIME_FIELDS
@@ -232,8 +232,9 @@ def run_pipeline(
     process_args: Sequence[str] = (),
     kpis_topic: str = TOPIC_KPIS,
     start: bool = True,
+    export: bool = False,
 ) -> Pipeline:
-    """bridge -> processors (-> sink) for one plant, as child processes with logs in `run_dir`.
+    """bridge -> processors (-> sink) (-> export) for one plant, as child processes with logs in `run_dir`.
 
     Services are named `bridge`, `processors`, `sink`; `pipeline.kill("processors")`,
     `restart(...)` etc. for fault injection. The processors' app id and the sink's group start at
@@ -269,6 +270,8 @@ def run_pipeline(
         )
         if sink
         else None,
+        # `brain export` as `brain demo` runs it: a group of its own at the end of brain.kpis
+        export=Export(f"{app_id}-export", start_at_end=True) if export else None,
         settings=settings,
         env={**os.environ, **env},
     )

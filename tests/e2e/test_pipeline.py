@@ -1,6 +1,8 @@
 """The whole pipeline's numbers (issues 5 and 7): simulator -> MQTT -> bridge -> Kafka ->
 processors -> brain.kpis -> sink -> InfluxDB -> dashboard queries, against `brain kpi` on the
 simulator's own readings (the --out file). Real servers; a fresh site, client id, app id and group.
+The plant has an `export` key, so `brain export` runs as in `brain demo`: brain.export must hold
+exactly the allowlist applied to brain kpi's final site/line `1h` records (issue 16).
 
 Time: a fixed past weekday (the bridge takes event times up to 7 days old). Every machine with a
 state gets a trailing state reading at the end of the run (tests/e2e/harness.py,
@@ -17,11 +19,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from brain.plant import load_plant
-from brain.settings import TOPIC_KPIS, Settings
+from brain.settings import TOPIC_EXPORT, TOPIC_KPIS, Settings
+from brain.vocabulary import EXPORT_IDENTITY_FIELDS
 from dashboards.build import CORE_DASHBOARDS as DASHBOARDS  # its plant has no packs
 from dashboards.queries import all_queries, substitute
+from processors.export.allowlist import filter_record
 from tests.e2e import harness as h
 
 pytestmark = pytest.mark.stack
@@ -50,13 +55,17 @@ def ms(t: dt.datetime) -> int:
 
 def test_pipeline_equals_brain_kpi(stack: Settings, site_id: str, tmp_path: Path) -> None:
     t0 = time.monotonic()
-    plant_path = h.write_plant(tmp_path / "plant.yaml", site_id)
+    plant_path = tmp_path / "plant.yaml"
+    data = {**h.plant_data(site_id), "export": {"enterprise": f"ent-{site_id}", "windows": ["day", "1h"]}}
+    plant_path.write_text(yaml.safe_dump(data, sort_keys=False))
     plant = load_plant(plant_path)
     start = past_weekday(1, dt.time(7, 55))  # 07:55-09:00: unscheduled, shift a (with a break), shift b
     end = start + dt.timedelta(minutes=65)
     app_id = h.unique("e2e-")
     kafka_from = h.end_offsets(stack, TOPIC_KPIS)
-    pipe = h.run_pipeline(plant_path, tmp_path / "run", settings=stack, app_id=app_id, site=site_id, raw=True)
+    export_from = h.end_offsets(stack, TOPIC_EXPORT)
+    pipe = h.run_pipeline(plant_path, tmp_path / "run", settings=stack, app_id=app_id, site=site_id, raw=True,
+                          export=True)  # fmt: skip
     timings: dict[str, float] = {}
     try:
         readings = h.simulate(
@@ -87,6 +96,8 @@ def test_pipeline_equals_brain_kpi(stack: Settings, site_id: str, tmp_path: Path
         )
         timings["influx finals"] = time.monotonic() - t0
         h.assert_records_equal(influx, want, influx=True)
+        _check_export(stack, plant, site_id, want, export_from, pipe)
+        timings["export"] = time.monotonic() - t0
 
         # MTBF/MTTR need a failure event, and one only counts inside scheduled time: pick the
         # line-1 machine with the most failures by brain kpi's own shift records.
@@ -106,6 +117,27 @@ def test_pipeline_equals_brain_kpi(stack: Settings, site_id: str, tmp_path: Path
             f"escape codes in {service.log_file}"
         )
     print(f"\ne2e timings (s): { {k: round(v, 1) for k, v in timings.items()} }; {len(readings)} readings")
+
+
+def _check_export(stack: Settings, plant: Any, site: str, want: dict[h.Key, dict[str, Any]],
+                  since: dict[int, int], pipe: Any) -> None:  # fmt: skip
+    """brain.export holds the allowlist of brain kpi's final records (site/line `1h` here: the run
+    covers no whole day): the same values, only the identity and allowlisted fields, our enterprise."""
+    outcomes = {k: filter_record({**rec, "final": True}, plant.export) for k, rec in want.items()}
+    expected = {k: o.record for k, o in outcomes.items() if o.record is not None}
+    assert expected and {(k[0], k[3]) for k in expected} == {("site", "1h"), ("line", "1h")}
+    got = h.wait_for_finals(
+        lambda: h.final_records_from_kafka(stack, site, TOPIC_EXPORT, since=since),
+        expected,
+        pipe,
+        timeout_s=60,
+    )
+    h.assert_records_equal(got, expected, fields=plant.export.fields)
+    allowed = {*plant.export.fields, *EXPORT_IDENTITY_FIELDS}
+    for key, rec in got.items():
+        assert rec["enterprise"] == plant.export.enterprise and key[0] in ("site", "line"), key
+        assert key[3] in ("1h", "day") and set(rec) <= allowed, (key, sorted(set(rec) - allowed))
+    print(f"\nexport: {len(expected)} records on {TOPIC_EXPORT} equal the allowlist of brain kpi's")
 
 
 def _check_dashboards(
